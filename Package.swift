@@ -1,0 +1,69 @@
+// swift-tools-version:6.0
+// PodKV: a long-context LLM inference engine with PoD KV-cache compression.
+//
+// Layering (lower targets never import higher ones):
+//   PodKVKernels   tensor types, quant blocks, SIMD kernels, thread pool   (no dependencies)
+//   PodKVGGUF      GGUF file format reader                                  (kernels: tensor types)
+//   PodKVTokenizer byte-level BPE, SentencePiece, chat templates            (GGUF metadata)
+//   PodKVModel     hyperparameters, weights, forward pass, KV-cache contract
+//   PodKVCache     KV-cache policies (full, window, streaming-llm, pod, ...), one file each
+//   PodKV          engine: model store, sampling, sessions, generation API
+//   podkv          the command line tool
+import PackageDescription
+import Foundation
+
+// Kernels are compiled for the building CPU (like llama.cpp's GGML_NATIVE), so AVX-512 / F16C are used
+// where present. Set PODKV_TARGET_CPU (e.g. "x86-64-v3") to build a portable binary instead.
+let targetCPU = ProcessInfo.processInfo.environment["PODKV_TARGET_CPU"] ?? "native"
+let fastFlags: [SwiftSetting] = [
+    .unsafeFlags(["-target-cpu", targetCPU]),
+    .unsafeFlags(["-Ounchecked"], .when(configuration: .release)),
+]
+
+let package = Package(
+    name: "PodKV",
+    platforms: [.macOS(.v14)],
+    products: [
+        .library(name: "PodKV", targets: ["PodKV"]),
+        .executable(name: "podkv", targets: ["podkv"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+    ],
+    targets: [
+        .target(name: "PodKVKernels", swiftSettings: fastFlags),
+        .target(name: "PodKVGGUF", dependencies: ["PodKVKernels"], swiftSettings: fastFlags),
+        .target(name: "PodKVTokenizer", dependencies: ["PodKVGGUF"], swiftSettings: fastFlags),
+        .target(
+            name: "PodKVModel",
+            dependencies: ["PodKVKernels", "PodKVGGUF"],
+            swiftSettings: fastFlags),
+        .target(
+            name: "PodKVCache",
+            dependencies: ["PodKVKernels", "PodKVModel"],
+            swiftSettings: fastFlags),
+        .target(
+            name: "PodKV",
+            dependencies: [
+                "PodKVKernels", "PodKVGGUF", "PodKVTokenizer", "PodKVModel", "PodKVCache",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: fastFlags),
+        .executableTarget(
+            name: "podkv",
+            dependencies: [
+                "PodKV",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: fastFlags),
+        .testTarget(name: "PodKVKernelsTests", dependencies: ["PodKVKernels"], swiftSettings: fastFlags),
+        .testTarget(name: "PodKVGGUFTests", dependencies: ["PodKVGGUF"], swiftSettings: fastFlags),
+        .testTarget(
+            name: "PodKVTokenizerTests", dependencies: ["PodKVTokenizer", "PodKV"], swiftSettings: fastFlags),
+        .testTarget(name: "PodKVModelTests", dependencies: ["PodKVModel", "PodKV"], swiftSettings: fastFlags),
+        .testTarget(name: "PodKVCacheTests", dependencies: ["PodKVCache", "PodKV"], swiftSettings: fastFlags),
+        .testTarget(name: "PodKVTests", dependencies: ["PodKV"], swiftSettings: fastFlags),
+    ]
+)
