@@ -15,8 +15,11 @@ import Foundation
 // Kernels are compiled for the building CPU (like llama.cpp's GGML_NATIVE), so AVX-512 / F16C are used
 // where present. Set PODKV_TARGET_CPU (e.g. "x86-64-v3") to build a portable binary instead.
 let targetCPU = ProcessInfo.processInfo.environment["PODKV_TARGET_CPU"] ?? "native"
-let fastFlags: [SwiftSetting] = [
-    .unsafeFlags(["-target-cpu", targetCPU]),
+let cpuFlags: [SwiftSetting] = [.unsafeFlags(["-target-cpu", targetCPU])]
+// The hot targets (kernels, forward pass, cache attention) are optimised even in debug builds, so the
+// test suite runs real models in a debug build at close to release speed.
+let fastFlags: [SwiftSetting] = cpuFlags + [
+    .unsafeFlags(["-O"], .when(configuration: .debug)),
     .unsafeFlags(["-Ounchecked"], .when(configuration: .release)),
 ]
 
@@ -33,8 +36,8 @@ let package = Package(
     ],
     targets: [
         .target(name: "PodKVKernels", swiftSettings: fastFlags),
-        .target(name: "PodKVGGUF", dependencies: ["PodKVKernels"], swiftSettings: fastFlags),
-        .target(name: "PodKVTokenizer", dependencies: ["PodKVGGUF"], swiftSettings: fastFlags),
+        .target(name: "PodKVGGUF", dependencies: ["PodKVKernels"], swiftSettings: cpuFlags),
+        .target(name: "PodKVTokenizer", dependencies: ["PodKVGGUF"], swiftSettings: cpuFlags),
         .target(
             name: "PodKVModel",
             dependencies: ["PodKVKernels", "PodKVGGUF"],
@@ -49,7 +52,7 @@ let package = Package(
                 "PodKVKernels", "PodKVGGUF", "PodKVTokenizer", "PodKVModel", "PodKVCache",
                 .product(name: "Logging", package: "swift-log"),
             ],
-            swiftSettings: fastFlags),
+            swiftSettings: cpuFlags),
         .executableTarget(
             name: "podkv",
             dependencies: [
@@ -57,13 +60,15 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
-            swiftSettings: fastFlags),
-        .testTarget(name: "PodKVKernelsTests", dependencies: ["PodKVKernels"], swiftSettings: fastFlags),
-        .testTarget(name: "PodKVGGUFTests", dependencies: ["PodKVGGUF"], swiftSettings: fastFlags),
+            swiftSettings: cpuFlags),
+        // Helpers shared by the test targets: tiny random GGUF models, locating real models and shared data.
+        .target(name: "PodKVTestSupport", dependencies: ["PodKV", "PodKVGGUF", "PodKVModel"], swiftSettings: cpuFlags),
+        .testTarget(name: "PodKVKernelsTests", dependencies: ["PodKVKernels"], swiftSettings: cpuFlags),
+        .testTarget(name: "PodKVGGUFTests", dependencies: ["PodKVGGUF"], swiftSettings: cpuFlags),
         .testTarget(
-            name: "PodKVTokenizerTests", dependencies: ["PodKVTokenizer", "PodKV"], swiftSettings: fastFlags),
-        .testTarget(name: "PodKVModelTests", dependencies: ["PodKVModel", "PodKV"], swiftSettings: fastFlags),
-        .testTarget(name: "PodKVCacheTests", dependencies: ["PodKVCache", "PodKV"], swiftSettings: fastFlags),
-        .testTarget(name: "PodKVTests", dependencies: ["PodKV"], swiftSettings: fastFlags),
+            name: "PodKVTokenizerTests", dependencies: ["PodKVTestSupport", "PodKVTokenizer", "PodKV"], swiftSettings: cpuFlags),
+        .testTarget(name: "PodKVModelTests", dependencies: ["PodKVTestSupport", "PodKVModel", "PodKV"], swiftSettings: cpuFlags),
+        .testTarget(name: "PodKVCacheTests", dependencies: ["PodKVTestSupport", "PodKVCache", "PodKV"], swiftSettings: cpuFlags),
+        .testTarget(name: "PodKVTests", dependencies: ["PodKVTestSupport", "PodKV"], swiftSettings: cpuFlags),
     ]
 )

@@ -1,0 +1,73 @@
+import Foundation
+import PodKV
+import PodKVCache
+import PodKVModel
+import PodKVTestSupport
+import XCTest
+
+/// The forward pass against `shared/golden/logits-*.json`: an independent numpy fp32 forward pass with
+/// every weight dequantized to fp32.
+///
+/// Tolerance: PodKV keeps fp32 activations and dequantizes weights exactly, so the only systematic
+/// difference is the KV cache: with `kv-type f32` logits agree to ~1e-3 (summation order only); with the
+/// default f16 cache, keys/values are rounded to 11 significant bits, which moves logits by up to a few
+/// hundredths. We assert |Δ| <= 0.02 (f32 cache) and <= 0.1 (f16 cache) on each reference top-10 logit and
+/// on the log-sum-exp, and top-1 agreement wherever the reference top-2 gap is above 0.3.
+final class GoldenLogitsTests: XCTestCase {
+    struct Golden: Decodable {
+        struct Case: Decodable {
+            struct Position: Decodable {
+                var top_ids: [Int]
+                var top_logits: [Float]
+                var logsumexp: Float
+            }
+            var prompt: String
+            var ids: [Int]
+            var positions: [Position]
+        }
+        var model: String
+        var cases: [Case]
+    }
+
+    func check(model name: String, golden file: String, batchSize: Int) throws {
+        let golden = try JSONDecoder().decode(Golden.self, from: Data(contentsOf: TestData.golden(file)))
+        let model = try LanguageModel(path: try TestData.modelPath(name), threads: 2, batchSize: batchSize)
+        for kvType in KVElementType.allCases {
+            let tol: Float = kvType == .f32 ? 0.02 : 0.1
+            var worst: Float = 0
+            var checkedTop1 = 0
+            for c in golden.cases {
+                let cache = try model.makeCache(PolicySpec(name: "full", options: [("kv-type", kvType.rawValue)]))
+                let logits = try model.makeTransformer().forward(c.ids, cache: cache, logits: .all)
+                let V = model.config.vocabSize
+                XCTAssertEqual(c.positions.count, c.ids.count)
+                for (t, pos) in c.positions.enumerated() {
+                    let row = Array(logits[t * V..<(t + 1) * V])
+                    for (id, ref) in zip(pos.top_ids, pos.top_logits) { worst = max(worst, abs(row[id] - ref)) }
+                    let m = row.max()!
+                    let lse = m + log(row.reduce(0) { $0 + exp($1 - m) })
+                    worst = max(worst, abs(lse - pos.logsumexp))
+                    if pos.top_logits[0] - pos.top_logits[1] > 0.3 {
+                        let argmax = row.indices.max { row[$0] < row[$1] }!
+                        XCTAssertEqual(argmax, pos.top_ids[0], "\(name) '\(c.prompt.prefix(30))' position \(t): top-1 differs")
+                        checkedTop1 += 1
+                    }
+                }
+            }
+            print("golden \(name) kv \(kvType) batch \(batchSize): worst |Δlogit| = \(worst), top-1 checked at \(checkedTop1) positions")
+            XCTAssertLessThanOrEqual(worst, tol, "\(name) kv \(kvType): worst logit difference \(worst)")
+        }
+    }
+
+    func testSmolLM2Batched() throws {
+        try check(model: "smollm2-135m", golden: "logits-smollm2-135m-instruct-q4_1.json", batchSize: 64)
+    }
+
+    func testSmolLM2OneTokenPerBatch() throws {
+        try check(model: "smollm2-135m", golden: "logits-smollm2-135m-instruct-q4_1.json", batchSize: 1)
+    }
+
+    func testQwen25Batched() throws {
+        try check(model: "qwen2.5-coder-0.5b", golden: "logits-qwen2.5-coder-0.5b-instruct.json", batchSize: 32)
+    }
+}
