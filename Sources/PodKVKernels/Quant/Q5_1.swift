@@ -1,0 +1,87 @@
+#if arch(x86_64)
+import _Builtin_intrinsics.intel
+#endif
+
+/// ggml `block_q5_1` (24 bytes per 32 values): `d: f16`, `m: f16`, `qh: u32`, `qs: [16] u8`; codes as in
+/// `block_q5_0`, value = code * d + m.
+enum Q5_1Format: Q8DotFormat {
+    static var type: TensorType { .q5_1 }
+
+    static func dequantizeReference(_ src: UnsafeRawPointer, count: Int, into dst: UnsafeMutablePointer<Float>) {
+        for b in 0..<(count / 32) {
+            let block = src + 24 * b
+            let d = loadHalf(block), m = loadHalf(block, 2)
+            let qh = block.loadUnaligned(fromByteOffset: 4, as: UInt32.self)
+            for j in 0..<16 {
+                let byte = block.load(fromByteOffset: 8 + j, as: UInt8.self)
+                let h0 = UInt32((qh >> UInt32(j)) & 1) << 4
+                let h1 = UInt32((qh >> UInt32(j + 16)) & 1) << 4
+                dst[32 * b + j] = Float(UInt32(byte & 0x0F) | h0) * d + m
+                dst[32 * b + j + 16] = Float(UInt32(byte >> 4) | h1) * d + m
+            }
+        }
+    }
+
+    static func dequantize(_ src: UnsafeRawPointer, count: Int, into dst: UnsafeMutablePointer<Float>) {
+        #if arch(x86_64)
+        for b in 0..<(count / 32) {
+            let block = src + 24 * b
+            let d = _mm512_set1_ps(loadHalf(block)), m = _mm512_set1_ps(loadHalf(block, 2))
+            let q = Q5_0Format.codes(block, qhOffset: 4, qsOffset: 8)
+            let lo = u8ToFloat(_mm256_castsi256_si128(q)), hi = u8ToFloat(high128(q))
+            storeF16x(_mm512_add_ps(_mm512_mul_ps(lo, d), m), dst + 32 * b)
+            storeF16x(_mm512_add_ps(_mm512_mul_ps(hi, d), m), dst + 32 * b + 16)
+        }
+        #else
+        dequantizeReference(src, count: count, into: dst)
+        #endif
+    }
+
+    static func dotQ8(_ row: UnsafeRawPointer, _ act: Q8Activation) -> Float {
+        #if arch(x86_64)
+        var acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps()
+        var minSum: Float = 0
+        for b in 0..<(act.count / 32) {
+            let block = row + 24 * b
+            let u = Q5_0Format.codes(block, qhOffset: 4, qsOffset: 8)
+            let isum = dpbusd(_mm256_setzero_si256(), u, load256(act.qs + 32 * b))
+            let scaled = _mm256_set1_ps(loadHalf(block) * act.scale[b])
+            if b & 1 == 0 {
+                acc0 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum), scaled, acc0)
+            } else {
+                acc1 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum), scaled, acc1)
+            }
+            minSum += loadHalf(block, 2) * act.sum[b]
+        }
+        return hsum256(_mm256_add_ps(acc0, acc1)) + minSum
+        #else
+        return dotQ8Scalar(row, act)
+        #endif
+    }
+
+    /// Reference quantizer (ggml `quantize_row_q5_1_ref`): min/max mapped onto codes 0...31.
+    static func quantizeReference(_ src: UnsafePointer<Float>, count: Int, into dst: UnsafeMutableRawPointer) {
+        for b in 0..<(count / 32) {
+            let x = src + 32 * b
+            var lo = Float.greatestFiniteMagnitude, hi = -Float.greatestFiniteMagnitude
+            for j in 0..<32 {
+                lo = min(lo, x[j])
+                hi = max(hi, x[j])
+            }
+            let d = (hi - lo) / 31
+            let inv: Float = d != 0 ? 1 / d : 0
+            let block = dst + 24 * b
+            storeHalf(d, block)
+            storeHalf(lo, block, 2)
+            var qh: UInt32 = 0
+            for j in 0..<16 {
+                let q0 = min(31, UInt8(clamping: Int(((x[j] - lo) * inv + 0.5).rounded(.towardZero))))
+                let q1 = min(31, UInt8(clamping: Int(((x[j + 16] - lo) * inv + 0.5).rounded(.towardZero))))
+                block.storeBytes(of: (q0 & 0x0F) | (q1 & 0x0F) << 4, toByteOffset: 8 + j, as: UInt8.self)
+                qh |= UInt32(q0 >> 4) << UInt32(j)
+                qh |= UInt32(q1 >> 4) << UInt32(j + 16)
+            }
+            block.storeBytes(of: qh, toByteOffset: 4, as: UInt32.self)
+        }
+    }
+}
