@@ -186,10 +186,12 @@ public struct SentencePieceTokenizer: Tokenizer {
     public func id(forSpecial text: String) -> Int? { vocabulary.specialIDForText[text] }
 }
 
-/// Bytes in the UTF-8 sequence a lead byte starts (1 for stray continuation bytes).
+/// Bytes in the UTF-8 sequence a lead byte starts (1 for stray continuation bytes and bytes that
+/// can never start a sequence).
 @inline(__always)
 func utf8Length(leadByte: UInt8) -> Int {
     switch leadByte {
+    case 0xF8...: return 1
     case 0xF0...: return 4
     case 0xE0...: return 3
     case 0xC0...: return 2
