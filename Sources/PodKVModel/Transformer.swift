@@ -146,7 +146,7 @@ public final class Transformer: @unchecked Sendable {
             for l in 0..<c.layerCount {
                 let w = weights.layers[l]
                 // Attention block.
-                for i in 0..<n { VectorOps.rmsNorm(x + i * d, w.attnNorm, eps: c.rmsEps, count: d, into: h + i * d) }
+                for i in 0..<n { VectorOps.rmsNorm(x + i * d, weight: w.attnNorm, eps: c.rmsEps, count: d, into: h + i * d) }
                 MatMul.matmul(w.wq, h, batch: n, q, pool: pool)
                 MatMul.matmul(w.wk, h, batch: n, k, pool: pool)
                 MatMul.matmul(w.wv, h, batch: n, v, pool: pool)
@@ -170,7 +170,7 @@ public final class Transformer: @unchecked Sendable {
                 MatMul.matmul(w.wo, att, batch: n, proj, pool: pool)
                 VectorOps.add(x, proj, count: n * d)
                 // Feed-forward block (SwiGLU).
-                for i in 0..<n { VectorOps.rmsNorm(x + i * d, w.ffnNorm, eps: c.rmsEps, count: d, into: h + i * d) }
+                for i in 0..<n { VectorOps.rmsNorm(x + i * d, weight: w.ffnNorm, eps: c.rmsEps, count: d, into: h + i * d) }
                 MatMul.matmul(w.wGate, h, batch: n, gate, pool: pool)
                 MatMul.matmul(w.wUp, h, batch: n, up, pool: pool)
                 VectorOps.siluMul(gate, up, count: n * c.ffnDim)
@@ -188,7 +188,7 @@ public final class Transformer: @unchecked Sendable {
         x.withUnsafeBufferPointer { xb in
             h.withUnsafeMutableBufferPointer { hb in
                 for (j, i) in rows.enumerated() {
-                    VectorOps.rmsNorm(xb.baseAddress! + i * d, weights.outputNorm, eps: c.rmsEps, count: d,
+                    VectorOps.rmsNorm(xb.baseAddress! + i * d, weight: weights.outputNorm, eps: c.rmsEps, count: d,
                                       into: hb.baseAddress! + j * d)
                 }
                 MatMul.matmul(weights.output, hb.baseAddress!, batch: rows.count, out, pool: pool)

@@ -25,9 +25,9 @@ enum Terminal {
     /// Human summary of KV memory, e.g. "KV 12.3 MiB, 34.8% less than full (formula 12.1 MiB)".
     static func bytes(_ n: Int) -> String {
         let v = Double(n)
-        if v >= 1 << 30 { return String(format: "%.2f GiB", v / Double(1 << 30)) }
-        if v >= 1 << 20 { return String(format: "%.1f MiB", v / Double(1 << 20)) }
-        if v >= 1 << 10 { return String(format: "%.1f KiB", v / 1024) }
+        if v >= Double(1 << 30) { return String(format: "%.2f GiB", v / Double(1 << 30)) }
+        if v >= Double(1 << 20) { return String(format: "%.1f MiB", v / Double(1 << 20)) }
+        if v >= 1024 { return String(format: "%.1f KiB", v / 1024) }
         return "\(n) B"
     }
 }

@@ -14,7 +14,7 @@ public final class LanguageModel: @unchecked Sendable {
     public let weights: ModelWeights
     public let tokenizer: any Tokenizer
     /// Chat format detected from `tokenizer.chat_template` (ChatML when unknown; see `chatFormatWarning`).
-    public let chatFormat: ChatFormat
+    public let chatTemplate: ChatTemplate
     /// Set when the template was missing or not recognised and ChatML is used instead.
     public let chatFormatWarning: String?
     public let fingerprint: ModelFingerprint
@@ -38,9 +38,9 @@ public final class LanguageModel: @unchecked Sendable {
         guard tokenizer.vocabularySize <= config.vocabSize else {
             throw EngineError.invalidModel("tokenizer has \(tokenizer.vocabularySize) tokens but the embedding only \(config.vocabSize) rows")
         }
-        let detected = ChatFormat.detect(template: file.string("tokenizer.chat_template"))
-        chatFormat = detected.format
-        chatFormatWarning = detected.warning
+        chatTemplate = ChatTemplate(template: file.string("tokenizer.chat_template"))
+        chatFormatWarning = chatTemplate.isFallback
+            ? "the model's chat template is missing or not recognised; using ChatML (pass --chat-format to choose)" : nil
         fingerprint = ModelFingerprint(config: config, file: file)
         pool = ThreadPool(threadCount: threadCount)
         self.batchSize = batchSize

@@ -103,7 +103,7 @@ public final class Session: @unchecked Sendable {
             lastLogits = logits
         }
         if !stopper.isStopped {
-            let tail = stopper.feed(decoder.finish())
+            let tail = stopper.feed(decoder.flush())
             let rest = tail.text + (tail.stopped ? "" : stopper.finish())
             if !rest.isEmpty {
                 text += rest
@@ -141,7 +141,7 @@ public final class Session: @unchecked Sendable {
 
     /// Tokenizes `messages` with the model's chat format, ending with the assistant's turn prompt.
     public func chatPrompt(_ messages: [ChatMessage]) -> [Int] {
-        let text = model.chatFormat.render(messages, addGenerationPrompt: true)
+        let text = model.chatTemplate.render(messages, addGenerationPrompt: true)
         return model.tokenizer.encodePrompt(text, parseSpecial: true)
     }
 }

@@ -34,7 +34,7 @@ struct SoftmaxAccumulator {
             if sumExp > 0 {
                 let r = Foundation.exp(maxLogit - m)
                 sumExp *= r
-                VectorOps.scale(out, r, count: width)
+                VectorOps.scale(out, by: r, count: width)
             }
             maxLogit = m
         }
@@ -57,7 +57,7 @@ struct SoftmaxAccumulator {
         let m = max(maxLogit, other.maxLogit)
         let a = Foundation.exp(maxLogit - m)
         let b = Foundation.exp(other.maxLogit - m)
-        VectorOps.scale(out, a, count: width)
+        VectorOps.scale(out, by: a, count: width)
         VectorOps.axpy(out, b, other.out, count: width)
         sumExp = sumExp * a + other.sumExp * b
         maxLogit = m

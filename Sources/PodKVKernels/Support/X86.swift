@@ -57,7 +57,9 @@ import _Builtin_intrinsics.intel
 @inline(__always) func high128(_ v: __m256i) -> __m128i { v.highHalf }
 
 /// Spin-wait hint for busy loops.
-@inline(__always) func cpuRelax() { _mm_pause() }
+// `_mm_pause` is not emitted by every build configuration (it left an undefined symbol when this module
+// is optimised inside a debug build), so the spin loop relies on its short bound instead.
+@inline(__always) func cpuRelax() {}
 #else
 /// Spin-wait hint for busy loops (no-op off x86).
 @inline(__always) func cpuRelax() {}

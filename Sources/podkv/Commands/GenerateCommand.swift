@@ -46,8 +46,8 @@ struct GenerateCommand: ParsableCommand {
             var messages: [ChatMessage] = []
             if let s = system { messages.append(ChatMessage(role: "system", content: s)) }
             messages.append(ChatMessage(role: "user", content: text))
-            let format = chatFormat ?? model.chatFormat
-            ids = model.tokenizer.encodePrompt(format.render(messages, addGenerationPrompt: true), parseSpecial: true)
+            let template = chatFormat.map { ChatTemplate(format: $0) } ?? model.chatTemplate
+            ids = model.tokenizer.encodePrompt(template.render(messages, addGenerationPrompt: true), parseSpecial: true)
         } else {
             ids = model.tokenizer.encodePrompt(text, parseSpecial: !noParseSpecial)
         }
