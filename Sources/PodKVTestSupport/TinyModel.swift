@@ -36,7 +36,7 @@ public enum TinyModel {
         return map
     }
 
-    /// GGUF bytes of a random model with a byte-level vocabulary (256 bytes + `<|im_start|>`, `<|im_end|>`).
+    /// GGUF bytes of a random model with a byte-level vocabulary (256 bytes, `<|im_start|>`, `<|im_end|>`, one merge).
     public static func bytes(_ shape: Shape = Shape(), seed: UInt64 = 1) throws -> [UInt8] {
         var rng = SplitMix(seed)
         let s = shape
@@ -53,12 +53,12 @@ public enum TinyModel {
         w.set("\(arch).context_length", .uint32(UInt32(s.contextLength)))
         w.set("\(arch).rope.freq_base", .float32(10000))
         w.set("\(arch).attention.layer_norm_rms_epsilon", .float32(1e-5))
-        let tokens = byteCharacters() + ["<|im_start|>", "<|im_end|>"]
+        let tokens = byteCharacters() + ["<|im_start|>", "<|im_end|>", "ab"]
         w.set("tokenizer.ggml.model", .string("gpt2"))
         w.set("tokenizer.ggml.pre", .string("gpt2"))
         w.set("tokenizer.ggml.tokens", .array(tokens.map { .string($0) }))
-        w.set("tokenizer.ggml.token_type", .array(tokens.indices.map { .int32($0 < 256 ? 1 : 3) }))
-        w.set("tokenizer.ggml.merges", .array([]))
+        w.set("tokenizer.ggml.token_type", .array(tokens.indices.map { .int32($0 == 256 || $0 == 257 ? 3 : 1) }))
+        w.set("tokenizer.ggml.merges", .array([.string("a b")]))
         w.set("tokenizer.ggml.eos_token_id", .uint32(257))
         w.set("tokenizer.ggml.bos_token_id", .uint32(256))
         w.set("tokenizer.ggml.add_bos_token", .bool(false))
@@ -80,8 +80,8 @@ public enum TinyModel {
         for l in 0..<s.layerCount {
             let b = "blk.\(l)."
             try vector(b + "attn_norm.weight", d, around: 1, spread: 0.1)
-            try matrix(b + "attn_q.weight", rows: d, cols: d, scale: ws * 2)
-            try matrix(b + "attn_k.weight", rows: kvDim, cols: d, scale: ws * 2)
+            try matrix(b + "attn_q.weight", rows: d, cols: d, scale: ws)
+            try matrix(b + "attn_k.weight", rows: kvDim, cols: d, scale: ws)
             try matrix(b + "attn_v.weight", rows: kvDim, cols: d, scale: ws)
             try matrix(b + "attn_output.weight", rows: d, cols: d, scale: ws)
             if s.architecture == .qwen2 {

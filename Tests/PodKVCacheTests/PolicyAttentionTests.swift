@@ -51,7 +51,7 @@ final class PolicyAttentionTests: XCTestCase {
     }
 
     /// Prefill chunks that straddle the window edge, then decode rows.
-    let chunkPlans: [[Int]] = [[40, 1, 1, 1, 1], [7, 13, 1, 19, 1, 1, 1, 1], [1] + Array(repeating: 1, count: 44)]
+    let chunkPlans: [[Int]] = [[40, 1, 1, 1, 1, 1], [7, 13, 1, 19, 1, 1, 1, 1, 1], [1] + Array(repeating: 1, count: 44)]
 
     func testFullMatchesBruteForce() {
         let inp = AttentionInputs(geometry: geometry, tokens: 45, seed: 1)

@@ -89,3 +89,7 @@ func attendRange<K: KVRows, V: KVRows>(
         start += n
     }
 }
+
+/// Positions lower ..< upper, empty when upper <= lower.
+@inline(__always)
+func span(_ lower: Int, _ upper: Int) -> Range<Int> { lower..<max(lower, upper) }

@@ -123,15 +123,15 @@ public final class PoDCache: KVCachePolicy {
                 let recentStart = max(ns, p - nr + 1)
                 attendRange(q, scale: g.scale, keys: own, values: layerValues[kv], positions: 0..<min(sinkEnd, start),
                             into: &acc, scratch: scratch)
-                attendRange(q, scale: g.scale, keys: chunk, values: layerValues[kv], positions: start..<max(start, sinkEnd),
+                attendRange(q, scale: g.scale, keys: chunk, values: layerValues[kv], positions: span(start, sinkEnd),
                             into: &acc, scratch: scratch)
                 attendRange(q, scale: g.scale, keys: own, values: layerValues[kv],
-                            positions: recentStart..<max(recentStart, min(start, p + 1)), into: &acc, scratch: scratch)
+                            positions: span(recentStart, min(start, p + 1)), into: &acc, scratch: scratch)
                 attendRange(q, scale: g.scale, keys: chunk, values: layerValues[kv],
-                            positions: max(recentStart, start)..<(p + 1), into: &acc, scratch: scratch)
+                            positions: span(max(recentStart, start), p + 1), into: &acc, scratch: scratch)
 
                 // Distant part, the owner's keys, the layer's own values.
-                let distant = ns..<max(ns, p - nr + 1)
+                let distant = span(ns, p - nr + 1)
                 guard !distant.isEmpty else { return }
                 var dq = q
                 switch self.distantQuery {
