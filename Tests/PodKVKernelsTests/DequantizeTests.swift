@@ -202,3 +202,31 @@ final class DequantizeTests: XCTestCase {
         }
     }
 }
+
+/// Reference dequantizers against an independent implementation: gguf-py's numpy decoder, through the
+/// golden blocks in `GGUFPyGolden.swift`. Exact equality: both perform the same float operations.
+final class GGUFPyGoldenTests: XCTestCase {
+    func testReferenceAndFastDequantizeMatchGGUFPy() {
+        XCTAssertEqual(GGUFPyGolden.version, 1)
+        XCTAssertEqual(Set(GGUFPyGolden.cases.map(\.0)).count, 10)
+        for (type, hex, expectedBits) in GGUFPyGolden.cases {
+            var bytes: [UInt8] = []
+            var index = hex.startIndex
+            while index < hex.endIndex {
+                let next = hex.index(index, offsetBy: 2)
+                bytes.append(UInt8(hex[index..<next], radix: 16)!)
+                index = next
+            }
+            let count = expectedBits.count
+            XCTAssertEqual(type.byteCount(elements: count), bytes.count, "\(type) golden size")
+            var ref = [Float](repeating: .nan, count: count), fast = ref
+            bytes.withUnsafeBytes { raw in
+                ReferenceKernels.dequantize(type, raw.baseAddress!, count: count, into: &ref)
+                Dequantize.row(type, raw.baseAddress!, count: count, into: &fast)
+            }
+            let mismatches = (0..<count).filter { ref[$0].bitPattern != expectedBits[$0] }
+            XCTAssertTrue(mismatches.isEmpty, "\(type): \(mismatches.count) values differ from gguf-py, first at \(mismatches.first ?? -1)")
+            XCTAssertEqual(fast.map(\.bitPattern), ref.map(\.bitPattern), "\(type) fast path")
+        }
+    }
+}
