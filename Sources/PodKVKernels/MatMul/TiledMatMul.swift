@@ -5,14 +5,14 @@ import _Builtin_intrinsics.intel
 /// The exact fp32 batched product used by `MatMul.matmul`, for one thread's range of weight rows.
 ///
 /// Tiling (sizes for this CPU: 48 KB L1d, 2 MB L2 per core):
-/// - columns in segments of `segment` values, so `weightRows` dequantized rows (4 x 512 x 4 B = 8 KB)
+/// - columns in segments of `segment` values, so `weightRows` dequantized rows (4 x 1024 x 4 B = 16 KB)
 ///   stay in L1 while every activation row of the batch tile streams past them;
-/// - the batch in tiles of `batchTile` rows (32 x 512 x 4 B = 64 KB of X per segment, L2-resident), so
+/// - the batch in tiles of `batchTile` rows (32 x 1024 x 4 B = 128 KB of X per segment, L2-resident), so
 ///   each weight segment is dequantized once per 32 activation rows;
 /// - a 4 x 2 register block: per 16 columns, 4 weight + 2 activation loads feed 8 FMAs.
 enum TiledMatMul {
     static let weightRows = 4
-    static let segment = 512
+    static let segment = 1024
     static let batchTile = 32
 
     /// Computes Y[i][r] for `r` in `rows`, `i` in 0..<n (shapes as in `MatMul.matmul`).

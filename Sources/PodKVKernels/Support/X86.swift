@@ -56,14 +56,11 @@ import _Builtin_intrinsics.intel
 /// Upper 16 bytes of a 32-byte vector (the `extracti128` intrinsic is a macro Swift cannot import).
 @inline(__always) func high128(_ v: __m256i) -> __m128i { v.highHalf }
 
-/// Spin-wait hint for busy loops.
-// `_mm_pause` is not emitted by every build configuration (it left an undefined symbol when this module
-// is optimised inside a debug build), so the spin loop relies on its short bound instead.
-@inline(__always) func cpuRelax() {}
-#else
-/// Spin-wait hint for busy loops (no-op off x86).
-@inline(__always) func cpuRelax() {}
 #endif
+
+/// Marks one turn of a spin loop. Swift cannot reach the `pause` instruction (`_mm_pause` is a clang
+/// builtin with no linkable symbol), so the spin budget in `ThreadPool` is counted in plain turns.
+@inline(__always) func cpuRelax() {}
 
 #if arch(x86_64)
 /// Sum of the eight lanes of a 256-bit float vector.
