@@ -1,5 +1,5 @@
 import XCTest
-@testable import PodKVTokenizer
+import PodKVTokenizer
 
 final class ChatTemplateTests: XCTestCase {
     func testRealTemplatesAreChatMLWithTheirDefaultSystemPrompt() throws {
@@ -55,11 +55,12 @@ final class ChatTemplateTests: XCTestCase {
 
     func testDefaultSystemPromptNeedsALiteral() {
         // Built from an expression: no default.
-        XCTAssertNil(ChatTemplate.chatMLDefaultSystemPrompt(
-            "{{ '<|im_start|>system\\n' + messages[0]['content'] + '<|im_end|>\\n' }}"))
+        XCTAssertNil(ChatTemplate(
+            template: "{{ '<|im_start|>system\\n' + messages[0]['content'] + '<|im_end|>\\n' }}").defaultSystemPrompt)
         // Escapes inside the literal are undone.
-        XCTAssertEqual(ChatTemplate.chatMLDefaultSystemPrompt(
-            "{{ '<|im_start|>system\\nYou\\'re kind.\\nReally.<|im_end|>\\n' }}"), "You're kind.\nReally.")
+        XCTAssertEqual(ChatTemplate(
+            template: "{{ '<|im_start|>system\\nYou\\'re kind.\\nReally.<|im_end|>\\n' }}").defaultSystemPrompt,
+            "You're kind.\nReally.")
     }
 
     func testStopIDsAndEncodingOfRenderedPrompt() throws {

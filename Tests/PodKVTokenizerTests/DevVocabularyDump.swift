@@ -1,6 +1,6 @@
 #if PODKV_GGUF_PENDING
 import Foundation
-@testable import PodKVTokenizer
+import PodKVTokenizer
 
 /// Development only, until the GGUF reader is merged: reads the tokenizer keys dumped to
 /// /tmp/tokdump/<name>.json by the gguf Python package. Deleted once `TokenizerData(gguf:)` works.

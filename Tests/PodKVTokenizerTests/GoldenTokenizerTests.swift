@@ -1,6 +1,6 @@
 import Foundation
 import XCTest
-@testable import PodKVTokenizer
+import PodKVTokenizer
 
 /// Exact agreement with llama.cpp's tokenizer on the shared golden files (see
 /// shared/golden/README.md: produced by llama.cpp on the same GGUF files, no BOS added).

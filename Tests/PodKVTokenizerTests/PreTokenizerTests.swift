@@ -1,5 +1,5 @@
 import XCTest
-@testable import PodKVTokenizer
+import PodKVTokenizer
 
 /// Hand-derived splits for each pre-tokenizer regex (derivations in the comments).
 final class PreTokenizerTests: XCTestCase {

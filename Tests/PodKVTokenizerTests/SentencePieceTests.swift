@@ -1,6 +1,6 @@
 import Foundation
 import XCTest
-@testable import PodKVTokenizer
+import PodKVTokenizer
 
 /// SentencePiece BPE on a small synthetic vocabulary; expected ids are derived by hand from the
 /// scores (highest-scoring adjacent pair whose text is a token merges first).

@@ -1,5 +1,5 @@
 import XCTest
-@testable import PodKVTokenizer
+import PodKVTokenizer
 
 final class StreamingDecoderTests: XCTestCase {
     /// Streams `ids` one by one and returns every step's output.

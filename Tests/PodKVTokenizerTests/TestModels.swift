@@ -1,6 +1,6 @@
 import Foundation
 import XCTest
-@testable import PodKVTokenizer
+import PodKVTokenizer
 #if !PODKV_GGUF_PENDING
 import PodKVGGUF
 #endif

@@ -1,5 +1,5 @@
 import XCTest
-@testable import PodKVTokenizer
+import PodKVTokenizer
 
 /// What the loader reads from real models, and the errors it gives for what it cannot handle.
 final class TokenizerLoadingTests: XCTestCase {
