@@ -40,6 +40,14 @@ extension TokenizerData {
     }
 }
 
+extension ChatTemplate {
+    /// The chat template of a GGUF file (`tokenizer.chat_template`); ChatML with `isFallback` set
+    /// when the file has none or it is not recognised.
+    public init(gguf file: GGUFFile) {
+        self.init(template: file.string("tokenizer.chat_template"))
+    }
+}
+
 /// Builds the tokenizer a GGUF file describes (`tokenizer.ggml.model`: `gpt2` or `llama`).
 /// - Throws: `TokenizerError.unsupportedModel` / `.unsupportedPreTokenizer` naming the value, or
 ///   `.missingKey` / `.invalidVocabulary` for incomplete metadata.
