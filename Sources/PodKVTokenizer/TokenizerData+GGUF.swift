@@ -1,4 +1,3 @@
-#if !PODKV_GGUF_PENDING
 import PodKVGGUF
 
 // The only file that knows the GGUF reader: key names are from the GGUF spec ("tokenizer.ggml.*").
@@ -54,4 +53,3 @@ extension ChatTemplate {
 public func loadTokenizer(from gguf: GGUFFile) throws -> any Tokenizer {
     try makeTokenizer(TokenizerData(gguf: gguf))
 }
-#endif
