@@ -12,11 +12,17 @@ public struct ByteLevelBPETokenizer: Tokenizer {
     private let byteTokenIDs: [Int32]
     private let cache = WordCache()
 
+    /// Number of vocabulary entries.
     public var vocabularySize: Int { vocabulary.count }
+    /// `tokenizer.ggml.bos_token_id`.
     public var bosID: Int? { vocabulary.bosID }
+    /// `tokenizer.ggml.eos_token_id`.
     public var eosID: Int? { vocabulary.eosID }
+    /// `tokenizer.ggml.padding_token_id`.
     public var paddingID: Int? { vocabulary.paddingID }
+    /// `tokenizer.ggml.add_bos_token`, or the family default when the file does not say.
     public let addBOS: Bool
+    /// EOS plus the end-of-turn tokens the vocabulary has.
     public var endOfGenerationIDs: Set<Int> { vocabulary.endOfGenerationIDs }
 
     /// Builds the tokenizer from vocabulary data.
@@ -37,6 +43,8 @@ public struct ByteLevelBPETokenizer: Tokenizer {
         self.addBOS = data.addBOS ?? (preTokenizer == .llama3)
     }
 
+    /// Tokenizes `text` without BOS; see `Tokenizer.encode`.
+    /// - Returns: token ids, `[count]`.
     public func encode(_ text: String, parseSpecial: Bool) -> [Int] {
         let bytes = Array(text.utf8)
         var output: [Int] = []
@@ -80,14 +88,18 @@ public struct ByteLevelBPETokenizer: Tokenizer {
         return ids
     }
 
+    /// Concatenates the pieces of `ids`; invalid UTF-8 becomes U+FFFD.
     public func decode(_ ids: [Int]) -> String {
         var bytes: [UInt8] = []
         for id in ids { bytes.append(contentsOf: pieceBytes(id)) }
         return String(decoding: bytes, as: UTF8.self)
     }
 
+    /// The raw vocabulary entry for `id`, nil when out of range.
     public func tokenText(_ id: Int) -> String? { vocabulary.text(id) }
 
+    /// The bytes of one token: vocabulary characters mapped back to bytes, special tokens as
+    /// their text, unused entries as nothing.
     public func pieceBytes(_ id: Int) -> [UInt8] {
         guard let text = vocabulary.text(id) else { return [] }
         switch vocabulary.types[id] {
@@ -100,7 +112,9 @@ public struct ByteLevelBPETokenizer: Tokenizer {
         }
     }
 
+    /// Whether `id` is a control, user-defined or unknown token.
     public func isSpecial(_ id: Int) -> Bool { vocabulary.isSpecial(id) }
 
+    /// The id of the control or user-defined token spelled `text`.
     public func id(forSpecial text: String) -> Int? { vocabulary.specialIDForText[text] }
 }

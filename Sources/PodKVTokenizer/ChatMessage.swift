@@ -5,6 +5,7 @@ public struct ChatMessage: Sendable, Equatable {
     /// The text of the turn.
     public var content: String
 
+    /// A turn with any role.
     public init(role: String, content: String) {
         self.role = role
         self.content = content

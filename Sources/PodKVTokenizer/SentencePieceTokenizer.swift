@@ -13,11 +13,17 @@ public struct SentencePieceTokenizer: Tokenizer {
     /// Whether a `▁` is put in front of the text (`tokenizer.ggml.add_space_prefix`, default true).
     public let addSpacePrefix: Bool
 
+    /// Number of vocabulary entries.
     public var vocabularySize: Int { vocabulary.count }
+    /// `tokenizer.ggml.bos_token_id`.
     public var bosID: Int? { vocabulary.bosID }
+    /// `tokenizer.ggml.eos_token_id`.
     public var eosID: Int? { vocabulary.eosID }
+    /// `tokenizer.ggml.padding_token_id`.
     public var paddingID: Int? { vocabulary.paddingID }
+    /// `tokenizer.ggml.add_bos_token`, or the family default when the file does not say.
     public let addBOS: Bool
+    /// EOS plus the end-of-turn tokens the vocabulary has.
     public var endOfGenerationIDs: Set<Int> { vocabulary.endOfGenerationIDs }
 
     /// Builds the tokenizer from vocabulary data.
@@ -37,6 +43,8 @@ public struct SentencePieceTokenizer: Tokenizer {
         self.addBOS = data.addBOS ?? true
     }
 
+    /// Tokenizes `text` without BOS; see `Tokenizer.encode`.
+    /// - Returns: token ids, `[count]`.
     public func encode(_ text: String, parseSpecial: Bool) -> [Int] {
         let bytes = Array(text.utf8)
         var output: [Int] = []
@@ -157,6 +165,7 @@ public struct SentencePieceTokenizer: Tokenizer {
         return String(decoding: bytes, as: UTF8.self)
     }
 
+    /// The raw vocabulary entry for `id`, nil when out of range.
     public func tokenText(_ id: Int) -> String? { vocabulary.text(id) }
 
     /// The bytes of one piece: `▁` becomes a space, `<0xNN>` the byte NN, special tokens their
@@ -181,8 +190,10 @@ public struct SentencePieceTokenizer: Tokenizer {
         }
     }
 
+    /// Whether `id` is a control, user-defined or unknown token.
     public func isSpecial(_ id: Int) -> Bool { vocabulary.isSpecial(id) }
 
+    /// The id of the control or user-defined token spelled `text`.
     public func id(forSpecial text: String) -> Int? { vocabulary.specialIDForText[text] }
 }
 

@@ -71,6 +71,7 @@ public enum TokenizerError: Error, Equatable, CustomStringConvertible {
     /// The metadata is present but inconsistent (e.g. array lengths differ).
     case invalidVocabulary(String)
 
+    /// A message naming the offending value.
     public var description: String {
         switch self {
         case .unsupportedModel(let name):

@@ -1,4 +1,3 @@
-#if !PODKV_GGUF_PENDING
 import PodKVGGUF
 
 // The only file that knows the GGUF reader: key names are from the GGUF spec ("tokenizer.ggml.*").
@@ -40,10 +39,17 @@ extension TokenizerData {
     }
 }
 
+extension ChatTemplate {
+    /// The chat template of a GGUF file (`tokenizer.chat_template`); ChatML with `isFallback` set
+    /// when the file has none or it is not recognised.
+    public init(gguf file: GGUFFile) {
+        self.init(template: file.string("tokenizer.chat_template"))
+    }
+}
+
 /// Builds the tokenizer a GGUF file describes (`tokenizer.ggml.model`: `gpt2` or `llama`).
 /// - Throws: `TokenizerError.unsupportedModel` / `.unsupportedPreTokenizer` naming the value, or
 ///   `.missingKey` / `.invalidVocabulary` for incomplete metadata.
 public func loadTokenizer(from gguf: GGUFFile) throws -> any Tokenizer {
     try makeTokenizer(TokenizerData(gguf: gguf))
 }
-#endif

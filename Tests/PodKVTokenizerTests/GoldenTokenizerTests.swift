@@ -1,6 +1,6 @@
 import Foundation
 import XCTest
-@testable import PodKVTokenizer
+import PodKVTokenizer
 
 /// Exact agreement with llama.cpp's tokenizer on the shared golden files (see
 /// shared/golden/README.md: produced by llama.cpp on the same GGUF files, no BOS added).
@@ -40,4 +40,36 @@ final class GoldenTokenizerTests: XCTestCase {
     func testQwen25CoderMatchesLlamaCpp() throws {
         try checkGolden(model: "qwen2.5-coder-0.5b", file: "tokenizer-qwen2.5-coder-0.5b-instruct.jsonl")
     }
+
+    /// The word cache is shared between threads: encoding the golden texts from several threads
+    /// at once (cold cache) must give the single-threaded ids.
+    func testConcurrentEncodingMatchesSequential() throws {
+        let data = try TestModels.data("qwen2.5-coder-0.5b")
+        let texts = try goldenCases("tokenizer-qwen2.5-coder-0.5b-instruct.jsonl").map(\.text)
+        let expected = try makeTokenizer(data).encodeAll(texts)
+        let shared = try makeTokenizer(data)
+        let results = ResultBox(count: 8)
+        DispatchQueue.concurrentPerform(iterations: 8) { worker in
+            results.set(worker, shared.encodeAll(worker % 2 == 0 ? texts : texts.reversed()))
+        }
+        for worker in 0..<8 {
+            let ids = results.get(worker)
+            XCTAssertEqual(worker % 2 == 0 ? ids : ids.reversed(), expected, "worker \(worker)")
+        }
+    }
+}
+
+private extension Tokenizer {
+    func encodeAll(_ texts: [String]) -> [[Int]] {
+        texts.map { encode($0, parseSpecial: true) }
+    }
+}
+
+/// Per-worker results written from `concurrentPerform`.
+private final class ResultBox: @unchecked Sendable {
+    private var slots: [[[Int]]]
+    private let lock = NSLock()
+    init(count: Int) { slots = Array(repeating: [], count: count) }
+    func set(_ index: Int, _ value: [[Int]]) { lock.lock(); slots[index] = value; lock.unlock() }
+    func get(_ index: Int) -> [[Int]] { lock.lock(); defer { lock.unlock() }; return slots[index] }
 }

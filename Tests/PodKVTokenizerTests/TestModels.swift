@@ -1,9 +1,7 @@
 import Foundation
 import XCTest
-@testable import PodKVTokenizer
-#if !PODKV_GGUF_PENDING
+import PodKVTokenizer
 import PodKVGGUF
-#endif
 
 /// Where tests find models and shared data. The engine's model store will replace `modelPath`.
 enum TestModels {
@@ -33,11 +31,7 @@ enum TestModels {
         guard FileManager.default.fileExists(atPath: path) else {
             throw XCTSkip("model file \(path) not found (set PODKV_HOME)")
         }
-        #if PODKV_GGUF_PENDING
-        let data = try DevVocabularyDump.load(name)
-        #else
         let data = try TokenizerData(gguf: GGUFFile(path: path))
-        #endif
         loaded[name] = data
         return data
     }
