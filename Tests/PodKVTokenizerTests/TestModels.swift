@@ -2,22 +2,12 @@ import Foundation
 import XCTest
 import PodKVTokenizer
 import PodKVGGUF
+import PodKVTestSupport
 
-/// Where tests find models and shared data. The engine's model store will replace `modelPath`.
+/// Where tests find models and shared data (real models come through the project's model store).
 enum TestModels {
-    /// The repository root, derived from this file's location (Tests/PodKVTokenizerTests/...).
-    static let repoRoot = URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-
-    /// `/work/shared` when the repo is `/work/<worktree>`: golden files and essays, read in place.
-    static let sharedDirectory = repoRoot.deletingLastPathComponent().appendingPathComponent("shared")
-
-    /// `$PODKV_HOME/models/<name>.gguf`, `PODKV_HOME` defaulting to `~/.cache/podkv`.
-    static func modelPath(_ name: String) -> String {
-        let home = ProcessInfo.processInfo.environment["PODKV_HOME"]
-            ?? (NSHomeDirectory() + "/.cache/podkv")
-        return home + "/models/" + name + ".gguf"
-    }
+    /// `../shared` beside the repository: golden files and essays, read in place.
+    static let sharedDirectory = TestData.shared
 
     private static let lock = NSLock()
     nonisolated(unsafe) private static var loaded: [String: TokenizerData] = [:]
@@ -27,10 +17,8 @@ enum TestModels {
         lock.lock()
         defer { lock.unlock() }
         if let data = loaded[name] { return data }
-        let path = modelPath(name)
-        guard FileManager.default.fileExists(atPath: path) else {
-            throw XCTSkip("model file \(path) not found (set PODKV_HOME)")
-        }
+        // Fetched through the project's model store on first use (never skipped).
+        let path = try TestData.modelPath(name)
         let data = try TokenizerData(gguf: GGUFFile(path: path))
         loaded[name] = data
         return data
