@@ -8,6 +8,7 @@
 //   PodKVModel     hyperparameters, weights, forward pass, KV-cache contract
 //   PodKVCache     KV-cache policies (full, window, streaming-llm, pod, ...), one file each
 //   PodKV          engine: model store, sampling, sessions, generation API
+//   PodKVEval      evaluation harness, calibration, plots (PNG)
 //   podkv          the command line tool
 import PackageDescription
 import Foundation
@@ -53,10 +54,11 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: cpuFlags),
+        .target(name: "PodKVEval", dependencies: ["PodKV"], swiftSettings: cpuFlags),
         .executableTarget(
             name: "podkv",
             dependencies: [
-                "PodKV",
+                "PodKV", "PodKVEval",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -69,6 +71,7 @@ let package = Package(
             name: "PodKVTokenizerTests", dependencies: ["PodKVTestSupport", "PodKVTokenizer", "PodKV"], swiftSettings: cpuFlags),
         .testTarget(name: "PodKVModelTests", dependencies: ["PodKVTestSupport", "PodKVModel", "PodKV"], swiftSettings: cpuFlags),
         .testTarget(name: "PodKVCacheTests", dependencies: ["PodKVTestSupport", "PodKVCache", "PodKV"], swiftSettings: cpuFlags),
+        .testTarget(name: "PodKVEvalTests", dependencies: ["PodKVTestSupport", "PodKVEval"], swiftSettings: cpuFlags),
         .testTarget(name: "PodKVTests", dependencies: ["PodKVTestSupport", "PodKV"], swiftSettings: cpuFlags),
     ]
 )
