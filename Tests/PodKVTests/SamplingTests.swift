@@ -224,6 +224,16 @@ final class SamplingTests: XCTestCase {
         for _ in 0..<draws { XCTAssertTrue(top40.contains(sampler.sample(logits: logits, history: []))) }
         let perDraw = Date().timeIntervalSince(start) / Double(draws)
         print("sampling 151,936 logits with default options (top-k 40): \(String(format: "%.3f", perDraw * 1000)) ms/token")
+
+        // Without top-k, on a deliberately flat distribution (uniform logits: ~22k tokens pass min-p 0.05),
+        // the worst case for the sort-the-survivors path.
+        let best = logits.indices.max { logits[$0] < logits[$1] }!
+        let floor = logits[best] + log(0.05)
+        var flat = try Sampler(options: SamplingOptions(topK: 0, seed: 1))
+        let flatStart = Date()
+        for _ in 0..<draws { XCTAssertGreaterThanOrEqual(logits[flat.sample(logits: logits, history: [])], floor) }
+        let flatPerDraw = Date().timeIntervalSince(flatStart) / Double(draws)
+        print("sampling 151,936 flat logits, top-k off, top-p 0.95, min-p 0.05: \(String(format: "%.3f", flatPerDraw * 1000)) ms/token")
     }
 
     // MARK: Stop strings
