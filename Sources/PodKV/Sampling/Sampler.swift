@@ -4,8 +4,9 @@ import Foundation
 ///
 /// The chain follows llama.cpp's default sampler order: repetition penalty -> top-k -> top-p -> min-p ->
 /// temperature -> draw. Top-p and min-p both keep a best-first prefix of the candidates, measured on the
-/// probabilities after top-k (before temperature), so they only need the best few tokens in order: the
-/// sampler selects those with a heap (O(vocabulary * log k)) and never sorts a 151k vocabulary.
+/// probabilities after top-k (before temperature), so they only need the best tokens in order: the
+/// sampler selects those with a heap (O(vocabulary * log k)) instead of sorting a 151k vocabulary, and
+/// without top-k it sorts only the tokens that can still pass top-p and min-p.
 public struct Sampler: Sendable {
     /// The validated options in use.
     public let options: SamplingOptions
@@ -14,8 +15,8 @@ public struct Sampler: Sendable {
     private var candidates: [TokenCandidate] = []
     private var logitsCopy: [Float] = []
 
-    /// When top-k is off but top-p or min-p is on, the best tokens are selected in growing batches,
-    /// starting here, until the cut-off falls inside the batch.
+    /// When top-k is off but top-p or min-p is on, this many best tokens are selected first; only if the
+    /// cut-off lies beyond them is the rest of the vocabulary examined.
     private static let firstBatch = 256
 
     /// Creates a sampler seeded with `options.seed`.
@@ -57,15 +58,17 @@ public struct Sampler: Sendable {
             // Probabilities are over the whole vocabulary here, since top-k kept everything.
             var normalizer = 0.0
             for value in values where !value.isNaN { normalizer += exp(Double(value - maxLogit)) }
-            var batch = min(vocabulary, Self.firstBatch)
-            while true {
-                TopKSelection.select(values, k: batch, into: &pool)
+            // A peaked distribution (the usual case) is settled by the best few tokens.
+            TopKSelection.select(values, k: Self.firstBatch, into: &pool)
+            if let kept = survivorCount(of: pool, maxLogit: maxLogit, normalizer: normalizer) {
+                pool.removeSubrange(kept...)
+            } else if pool.count < vocabulary {
+                // A flat distribution: gather every token that can still survive, sort those, cut again.
+                TopKSelection.collect(values, atLeast: survivalFloor(maxLogit: maxLogit, normalizer: normalizer,
+                    vocabulary: vocabulary), into: &pool)
                 if let kept = survivorCount(of: pool, maxLogit: maxLogit, normalizer: normalizer) {
                     pool.removeSubrange(kept...)
-                    break
                 }
-                if batch == vocabulary { break }
-                batch = min(vocabulary, batch * 8)
             }
         } else {
             return drawFromAll(values, maxLogit: maxLogit)
@@ -116,6 +119,19 @@ public struct Sampler: Sendable {
             if topP < 1 && cumulative >= topP { return index + 1 }
         }
         return nil
+    }
+
+    /// A logit below which no token can survive top-p and min-p over the whole vocabulary.
+    ///
+    /// Min-p drops weights (probability relative to the best) below `minP`. For top-p: the tokens with
+    /// probability below (1 - topP) / vocabulary hold less than 1 - topP in total, so the others hold more
+    /// than topP and the top-p prefix ends among them. The floor is lowered slightly so that float rounding
+    /// can only let extra tokens in; `survivorCount` then applies the exact rules.
+    private func survivalFloor(maxLogit: Float, normalizer: Double, vocabulary: Int) -> Float {
+        let topPFloor = options.topP < 1 ? Double(1 - options.topP) * normalizer / Double(vocabulary) : 0
+        let weight = max(Double(options.minP), topPFloor)
+        guard weight > 0 else { return -.infinity }
+        return maxLogit + Float(log(weight)) - 1e-3
     }
 
     /// Draws from `candidates` with probabilities softmax(logit / temperature).

@@ -77,6 +77,7 @@ public enum SamplingOptionsError: Error, Equatable, CustomStringConvertible {
     /// `option` has `value`, but must satisfy `requirement`.
     case invalid(option: String, value: String, requirement: String)
 
+    /// A message naming the bad value and what is accepted.
     public var description: String {
         switch self {
         case .invalid(let option, let value, let requirement):

@@ -109,6 +109,7 @@ public enum StopMatcherError: Error, Equatable, CustomStringConvertible {
     /// The stop string at `index` is empty.
     case emptyStopString(index: Int)
 
+    /// A message naming the bad value and what is accepted.
     public var description: String {
         switch self {
         case .emptyStopString(let index):

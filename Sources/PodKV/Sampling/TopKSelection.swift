@@ -11,7 +11,7 @@ struct TokenCandidate: Sendable {
     }
 }
 
-/// Partial selection of the best `k` logits, in O(n log k) rather than sorting the whole vocabulary.
+/// Selection of the best candidate tokens without sorting the whole vocabulary.
 enum TopKSelection {
     /// Fills `result` with the `k` best tokens of `logits` (shape `[vocabulary]`), sorted best first
     /// (see `TokenCandidate.ranksAbove`). NaN logits count as -infinity. `k` is clamped to the vocabulary.
@@ -24,15 +24,26 @@ enum TopKSelection {
         guard count > 0 else { return }
         result.reserveCapacity(count)
         for index in 0..<logits.count {
-            let value = logits[index]
-            let candidate = TokenCandidate(id: Int32(index), logit: value.isNaN ? -.infinity : value)
+            let raw = logits[index]
+            let value = raw.isNaN ? -Float.infinity : raw
             if result.count < count {
-                result.append(candidate)
+                result.append(TokenCandidate(id: Int32(index), logit: value))
                 siftUp(&result, from: result.count - 1)
-            } else if candidate.ranksAbove(result[0]) {
-                result[0] = candidate
+            } else if value > result[0].logit {
+                // Ids arrive in increasing order, so a tie with the root ranks below it: `>` is exact.
+                result[0] = TokenCandidate(id: Int32(index), logit: value)
                 siftDown(&result, from: 0)
             }
+        }
+        result.sort { $0.ranksAbove($1) }
+    }
+
+    /// Fills `result` with every token whose logit is at least `floor`, sorted best first. NaN logits are
+    /// skipped. Used when the caller knows no token below `floor` matters but cannot bound the count.
+    static func collect(_ logits: UnsafeBufferPointer<Float>, atLeast floor: Float, into result: inout [TokenCandidate]) {
+        result.removeAll(keepingCapacity: true)
+        for index in 0..<logits.count where logits[index] >= floor {
+            result.append(TokenCandidate(id: Int32(index), logit: logits[index]))
         }
         result.sort { $0.ranksAbove($1) }
     }

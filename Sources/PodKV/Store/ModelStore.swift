@@ -17,6 +17,9 @@ import Foundation
 ///
 /// A file at the final path is trusted only while its verified marker matches its size and modification
 /// time; otherwise it is hashed again, and if the hash is wrong it is deleted and pulled again.
+///
+/// All calls are synchronous and may block for a long time (network, hashing, waiting for another
+/// process's pull): from async code, call them off the cooperative thread pool.
 public final class ModelStore: Sendable {
     /// The root folder of the cache.
     public let home: URL

