@@ -7,7 +7,7 @@ struct PodKVCommand: AsyncParsableCommand {
         commandName: "podkv",
         abstract: "Long-context LLM inference on CPUs with PoD KV-cache compression.",
         subcommands: [
-            GenerateCommand.self, ChatCommand.self, TokenizeCommand.self, InspectCommand.self,
+            AskCommand.self, GenerateCommand.self, ChatCommand.self, BenchCommand.self, TokenizeCommand.self, InspectCommand.self,
             PullCommand.self, ModelsCommand.self, PoliciesCommand.self,
         ],
         defaultSubcommand: nil)

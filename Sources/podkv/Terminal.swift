@@ -12,6 +12,16 @@ enum Terminal {
         }
     }
 
+    /// A progress line; on a terminal redrawn in place, otherwise printed only at each quarter.
+    static func progress(_ label: String, done: Int, total: Int) {
+        guard total > 0 else { return }
+        if isTTY {
+            status("\(label) \(done)/\(total)")
+        } else if done == total || (done * 4 / total) != ((done - 1) * 4 / total) && done * 4 % total < 64 * 4 {
+            status("\(label) \(done)/\(total)")
+        }
+    }
+
     static func clearStatus() {
         if isTTY { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
     }

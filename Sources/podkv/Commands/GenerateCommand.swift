@@ -57,7 +57,7 @@ struct GenerateCommand: ParsableCommand {
         let result = try session.generate(prompt: ids, options: samplingFlags.generation) { event in
             switch event {
             case .prefill(let done, let total) where total >= 256:
-                Terminal.status("prefill \(done)/\(total) tokens")
+                Terminal.progress("prefill", done: done, total: total)
                 if done == total { Terminal.clearStatus() }
             case .token(_, let piece) where !json:
                 Terminal.out(piece)
