@@ -71,7 +71,11 @@ struct AskCommand: ParsableCommand {
             let answer = o.answer.replacingOccurrences(of: "\n", with: " ").replacingOccurrences(of: "|", with: "/")
             Terminal.out("| \(spec) | \(answer.prefix(60)) | \(o.correct.map { $0 ? "yes" : "no" } ?? "-") | \(Terminal.bytes(kv.allocatedBytes)) | \(Terminal.bytes(kv.fullCacheBytes)) | \(Summary.f1(100 * kv.saving))% | \(Summary.f1(o.stats.prefillTokensPerSecond)) | \(Summary.f1(o.stats.decodeTokensPerSecond)) |\n")
         }
-        Terminal.out("\nKV held = bytes the cache allocated (f16 rows, 64-row pages); full cache = 2 x layers x KV heads x tokens rows;
-saved = 1 - rows held / rows of the full cache (POD.md §6 formula, which the allocation tracks to within a page).\n")
+        Terminal.out("""
+
+            KV held = bytes the cache allocated (f16 rows, 64-row pages); full cache = 2 x layers x KV heads x tokens rows;
+            saved = 1 - rows held / rows of the full cache (POD.md §6 formula, which the allocation tracks to within a page).
+
+            """)
     }
 }
