@@ -1,6 +1,11 @@
 import PodKVGGUF
 import PodKVKernels
 
+/// The weight matrices of a block, for choosing kernels per projection.
+public enum Projection: String, Sendable, CaseIterable {
+    case q, k, v, o, gate, up, down, output
+}
+
 /// Which positions of a forward pass need next-token logits.
 public enum LogitSelection: Sendable {
     /// Only the last token (generation).
@@ -40,6 +45,10 @@ public final class Transformer: @unchecked Sendable {
     public let batchSize: Int
     /// Single-row (decode) projections use the int8 kernel (default); false keeps every projection exact fp32.
     public var decodeUsesInt8 = true
+    /// Projections kept exact fp32 even in decode, because their inputs carry outliers that 8-bit blocks
+    /// cannot represent (see `Projection`).
+    public var exactDecodeProjections: Set<Projection> = Transformer.defaultExactProjections
+    public static let defaultExactProjections: Set<Projection> = []
     private let rope: RotaryEmbedding
 
     // Scratch, sized for `batchSize` rows.
@@ -149,9 +158,9 @@ public final class Transformer: @unchecked Sendable {
                 let w = weights.layers[l]
                 // Attention block.
                 for i in 0..<n { VectorOps.rmsNorm(x + i * d, weight: w.attnNorm, eps: c.rmsEps, count: d, into: h + i * d) }
-                project(w.wq, h, batch: n, q, pool: pool)
-                project(w.wk, h, batch: n, k, pool: pool)
-                project(w.wv, h, batch: n, v, pool: pool)
+                project(.q, w.wq, h, batch: n, q, pool: pool)
+                project(.k, w.wk, h, batch: n, k, pool: pool)
+                project(.v, w.wv, h, batch: n, v, pool: pool)
                 if let bq = w.bq, let bk = w.bk, let bv = w.bv {
                     for i in 0..<n {
                         VectorOps.add(q + i * c.qDim, bq, count: c.qDim)
@@ -169,14 +178,14 @@ public final class Transformer: @unchecked Sendable {
                     layer: l,
                     rows: AttentionRows(queries: q, keys: k, values: v, output: att, count: n, startPosition: start),
                     pool: pool)
-                project(w.wo, att, batch: n, proj, pool: pool)
+                project(.o, w.wo, att, batch: n, proj, pool: pool)
                 VectorOps.add(x, proj, count: n * d)
                 // Feed-forward block (SwiGLU).
                 for i in 0..<n { VectorOps.rmsNorm(x + i * d, weight: w.ffnNorm, eps: c.rmsEps, count: d, into: h + i * d) }
-                project(w.wGate, h, batch: n, gate, pool: pool)
-                project(w.wUp, h, batch: n, up, pool: pool)
+                project(.gate, w.wGate, h, batch: n, gate, pool: pool)
+                project(.up, w.wUp, h, batch: n, up, pool: pool)
                 VectorOps.siluMul(gate, up, count: n * c.ffnDim)
-                project(w.wDown, gate, batch: n, proj, pool: pool)
+                project(.down, w.wDown, gate, batch: n, proj, pool: pool)
                 VectorOps.add(x, proj, count: n * d)
             }
         }}}}}}}}}}}
@@ -188,8 +197,8 @@ public final class Transformer: @unchecked Sendable {
     /// (as llama.cpp does), 2-3x faster than dequantizing to fp32; logits move by a few hundredths
     /// (tested against the golden logits). Prefill chunks use the exact fp32 tiled kernel.
     @inline(__always)
-    private func project(_ w: WeightMatrix, _ x: UnsafePointer<Float>, batch n: Int, _ y: UnsafeMutablePointer<Float>, pool: ThreadPool) {
-        if n == 1 && decodeUsesInt8 {
+    private func project(_ which: Projection, _ w: WeightMatrix, _ x: UnsafePointer<Float>, batch n: Int, _ y: UnsafeMutablePointer<Float>, pool: ThreadPool) {
+        if n == 1 && decodeUsesInt8 && !exactDecodeProjections.contains(which) {
             MatMul.matvec(w, x, y, pool: pool)
         } else {
             MatMul.matmul(w, x, batch: n, y, pool: pool)
@@ -206,7 +215,7 @@ public final class Transformer: @unchecked Sendable {
                     VectorOps.rmsNorm(xb.baseAddress! + i * d, weight: weights.outputNorm, eps: c.rmsEps, count: d,
                                       into: hb.baseAddress! + j * d)
                 }
-                project(weights.output, hb.baseAddress!, batch: rows.count, out, pool: pool)
+                project(.output, weights.output, hb.baseAddress!, batch: rows.count, out, pool: pool)
             }
         }
     }
