@@ -26,14 +26,14 @@ public final class PoDCache: KVCachePolicy {
     public let distantQuery: PoDDistantQuery
     public let skipThreshold: Float?
     public let adapter: PoDAdapter?
-    public private(set) var tokenCount = 0
+    public internal(set) var tokenCount = 0
 
     /// [layer][kvHead]: every position (owner for that head) ...
-    private var ownerKeys: [[PagedRows?]]
+    var ownerKeys: [[PagedRows?]]
     /// ... or sinks + recent ring (non-owner).
-    private var proximalKeys: [[ProximalRows?]]
+    var proximalKeys: [[ProximalRows?]]
     /// [layer][kvHead]: every position, every layer.
-    private var values: [[PagedRows]]
+    var values: [[PagedRows]]
     private let chunkKeys: [ChunkRows]
     /// Queries of the current chunk of each layer that owns a block with other layers (owner mode), (n, qDim).
     private var savedQueries: [UnsafeMutablePointer<Float>?]

@@ -8,10 +8,10 @@ public final class FullCache: KVCachePolicy {
     public let name = "full"
     public let geometry: KVGeometry
     public let elementType: KVElementType
-    public private(set) var tokenCount = 0
+    public internal(set) var tokenCount = 0
     /// [layer][kvHead]
-    private var keys: [[PagedRows]]
-    private var values: [[PagedRows]]
+    var keys: [[PagedRows]]
+    var values: [[PagedRows]]
 
     public init(geometry: KVGeometry, elementType: KVElementType = .f16) {
         self.geometry = geometry

@@ -15,11 +15,11 @@ public final class StreamingLLMCache: KVCachePolicy {
     public let elementType: KVElementType
     public let sinkCount: Int
     public let windowCount: Int
-    public private(set) var tokenCount = 0
-    private var keys: [[ProximalRows]]
-    private var values: [[ProximalRows]]
-    private let chunkKeys: [ChunkRows]
-    private let chunkValues: [ChunkRows]
+    public internal(set) var tokenCount = 0
+    var keys: [[ProximalRows]]
+    var values: [[ProximalRows]]
+    let chunkKeys: [ChunkRows]
+    let chunkValues: [ChunkRows]
 
     public init(name: String = "streaming-llm", geometry: KVGeometry, sink: Int, window: Int, elementType: KVElementType = .f16) {
         precondition(sink >= 0 && window >= 1, "validated by the registry")

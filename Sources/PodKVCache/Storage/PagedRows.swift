@@ -6,9 +6,9 @@ public final class PagedRows: KVRows {
     /// Rows per page (a power of two so that position -> page is a shift).
     public let pageRows: Int
     private let pageShift: Int
-    private var pages: [UnsafeMutableRawPointer] = []
+    var pages: [UnsafeMutableRawPointer] = []
     /// Positions held: 0 ..< count.
-    public private(set) var count = 0
+    public internal(set) var count = 0
 
     public init(elementType: KVElementType, rowWidth: Int, pageRows: Int = 64) {
         precondition(pageRows > 0 && pageRows & (pageRows - 1) == 0, "pageRows must be a power of two")

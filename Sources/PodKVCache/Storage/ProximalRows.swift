@@ -6,10 +6,10 @@ public final class ProximalRows: KVRows {
     public let rowWidth: Int
     public let sinkCount: Int
     public let windowCount: Int
-    private var storage: UnsafeMutableRawPointer?
-    private var capacityRows = 0
+    var storage: UnsafeMutableRawPointer?
+    var capacityRows = 0
     /// Positions appended so far (the ring holds the last `windowCount` of those past the sinks).
-    public private(set) var count = 0
+    public internal(set) var count = 0
 
     public init(elementType: KVElementType, rowWidth: Int, sinkCount: Int, windowCount: Int) {
         precondition(sinkCount >= 0 && windowCount >= 1)
