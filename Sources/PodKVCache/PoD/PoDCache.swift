@@ -186,15 +186,7 @@ public final class PoDCache: KVCachePolicy {
         let g = geometry
         let rowBytes = g.headDim * elementType.bytesPerValue
         let layers = (0..<g.layerCount).map { l in
-            var m = KVLayerMemory(keyBytes: 0, valueBytes: 0, keyTokens: 0, valueTokens: 0)
-            for h in 0..<g.kvHeadCount {
-                let keys: KVRows = ownerKeys[l][h] ?? proximalKeys[l][h]!
-                m.keyBytes += keys.allocatedBytes
-                m.keyTokens += keys.heldRows
-                m.valueBytes += values[l][h].allocatedBytes
-                m.valueTokens += values[l][h].heldRows
-            }
-            return m
+            KVLayerMemory(keys: (0..<g.kvHeadCount).map { h in ownerKeys[l][h] ?? proximalKeys[l][h]! }, values: values[l])
         }
         return KVMemoryReport(
             policy: name, tokenCount: tokenCount, layers: layers,

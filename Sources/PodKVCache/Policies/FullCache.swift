@@ -46,13 +46,7 @@ public final class FullCache: KVCachePolicy {
 
     public func memoryReport() -> KVMemoryReport {
         let rowBytes = geometry.headDim * elementType.bytesPerValue
-        let layers = (0..<geometry.layerCount).map { l in
-            KVLayerMemory(
-                keyBytes: keys[l].reduce(0) { $0 + $1.allocatedBytes },
-                valueBytes: values[l].reduce(0) { $0 + $1.allocatedBytes },
-                keyTokens: keys[l].reduce(0) { $0 + $1.heldRows },
-                valueTokens: values[l].reduce(0) { $0 + $1.heldRows })
-        }
+        let layers = (0..<geometry.layerCount).map { l in KVLayerMemory(keys: keys[l], values: values[l]) }
         let full = fullCacheBytes(geometry, tokens: tokenCount, rowBytes: rowBytes)
         return KVMemoryReport(policy: name, tokenCount: tokenCount, layers: layers, formulaBytes: full, fullCacheBytes: full)
     }
@@ -65,6 +59,15 @@ public final class FullCache: KVCachePolicy {
             }
         }
         tokenCount = 0
+    }
+}
+
+extension KVLayerMemory {
+    /// Bytes allocated and rows held by one layer's key and value storages (one per KV head).
+    init(keys: [KVRows], values: [KVRows]) {
+        self.init(
+            keyBytes: keys.reduce(0) { $0 + $1.allocatedBytes }, valueBytes: values.reduce(0) { $0 + $1.allocatedBytes },
+            keyTokens: keys.reduce(0) { $0 + $1.heldRows }, valueTokens: values.reduce(0) { $0 + $1.heldRows })
     }
 }
 

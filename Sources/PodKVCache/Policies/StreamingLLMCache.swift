@@ -85,13 +85,7 @@ public final class StreamingLLMCache: KVCachePolicy {
 
     public func memoryReport() -> KVMemoryReport {
         let rowBytes = geometry.headDim * elementType.bytesPerValue
-        let layers = (0..<geometry.layerCount).map { l in
-            KVLayerMemory(
-                keyBytes: keys[l].reduce(0) { $0 + $1.allocatedBytes },
-                valueBytes: values[l].reduce(0) { $0 + $1.allocatedBytes },
-                keyTokens: keys[l].reduce(0) { $0 + $1.heldRows },
-                valueTokens: values[l].reduce(0) { $0 + $1.heldRows })
-        }
+        let layers = (0..<geometry.layerCount).map { l in KVLayerMemory(keys: keys[l], values: values[l]) }
         let held = min(tokenCount, sinkCount + windowCount)
         let formula = 2 * geometry.layerCount * geometry.kvHeadCount * held * rowBytes
         return KVMemoryReport(
