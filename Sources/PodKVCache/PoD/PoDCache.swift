@@ -186,7 +186,11 @@ public final class PoDCache: KVCachePolicy {
         let g = geometry
         let rowBytes = g.headDim * elementType.bytesPerValue
         let layers = (0..<g.layerCount).map { l in
-            KVLayerMemory(keys: (0..<g.kvHeadCount).map { h in ownerKeys[l][h] ?? proximalKeys[l][h]! }, values: values[l])
+            let keys: [KVRows] = (0..<g.kvHeadCount).map { h -> KVRows in
+                if let owner = ownerKeys[l][h] { return owner }
+                return proximalKeys[l][h]!
+            }
+            return KVLayerMemory(keys: keys, values: values[l])
         }
         return KVMemoryReport(
             policy: name, tokenCount: tokenCount, layers: layers,
