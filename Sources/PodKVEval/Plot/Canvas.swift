@@ -47,7 +47,10 @@ public struct Canvas: Sendable {
     }
 
     public mutating func fill(x: Int, y: Int, w: Int, h: Int, _ c: RGB) {
-        for yy in max(0, y)..<min(height, y + h) { for xx in max(0, x)..<min(width, x + w) { set(xx, yy, c) } }
+        // Clipped to the canvas: a rectangle partly or wholly outside draws only what is inside.
+        let y0 = max(0, y), y1 = min(height, y + h), x0 = max(0, x), x1 = min(width, x + w)
+        guard y0 < y1, x0 < x1 else { return }
+        for yy in y0..<y1 { for xx in x0..<x1 { set(xx, yy, c) } }
     }
 
     /// A rectangle outline `thickness` pixels wide.
