@@ -25,11 +25,14 @@ public enum SimilarityHeatmap {
         let columns = min(panels, 4)
         let rows = (panels + columns - 1) / columns
         let header = 34, scaleW = 80
-        var c = Canvas(width: columns * panelW + scaleW + 10, height: header + rows * panelH + 10)
-
         let delta = plan.settings["chosen-delta"] ?? plan.settings["delta"] ?? "-"
-        let m = plan.model
-        c.text("PoD layer similarity (1 - JSD), \(m.architecture), \(L) layers, delta \(delta)", x: 10, y: 8, scale: 2)
+        let title = "PoD layer similarity (1 - JSD), \(plan.model.architecture), \(L) layers, delta \(delta)"
+        // The canvas clips nothing for us: everything drawn must lie inside it, so the title picks a size
+        // that fits the panels, and widens the canvas only if even the small size does not.
+        let layoutWidth = columns * panelW + scaleW + 10
+        let titleScale = Canvas.textWidth(title, scale: 2) + 20 <= layoutWidth ? 2 : 1
+        var c = Canvas(width: max(layoutWidth, Canvas.textWidth(title, scale: titleScale) + 20), height: header + rows * panelH + 10)
+        c.text(title, x: 10, y: 8, scale: titleScale)
 
         for p in 0..<panels {
             let x0 = 10 + (p % columns) * panelW + left
