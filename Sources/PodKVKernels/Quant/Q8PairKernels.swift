@@ -26,6 +26,17 @@ protocol Q8PairFormat: Q8DotFormat {
     #endif
 }
 
+extension Q8PairFormat {
+    @inline(__always)
+    static func dotQ8x4(_ row: UnsafeRawPointer, _ acts: UnsafePointer<Q8Activation>, _ out: UnsafeMutablePointer<Float>, outStride: Int) {
+        #if arch(x86_64)
+        Q8Pair.dot4(Self.self, row, acts, out, outStride: outStride)
+        #else
+        for k in 0..<4 { out[k * outStride] = dotQ8Scalar(row, acts[k]) }
+        #endif
+    }
+}
+
 #if arch(x86_64)
 extension Q8PairFormat {
     /// `[d0, m0, d1, m1]` of the two blocks at `pair` (fp16 fields widened); `m` lanes are garbage for
