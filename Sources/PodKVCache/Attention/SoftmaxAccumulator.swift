@@ -24,12 +24,14 @@ struct SoftmaxAccumulator {
     /// Log of the partition function Z = sum exp(logit) of the tokens seen (-inf when none).
     var logSumExp: Float { sumExp > 0 ? maxLogit + Foundation.log(sumExp) : -.infinity }
 
-    /// Adds a block of `count` logits whose value rows are given by `value(i)`.
+    /// Adds a block of `count` logits whose value rows are `valueRows[0..<count]` (`width` values each, IEEE
+    /// half when `half`). Overwrites `logits` with the block's softmax weights.
     @inline(__always)
-    mutating func add<V: KVRows>(logits: UnsafeMutablePointer<Float>, count: Int, values: V, positions: (Int) -> Int) {
+    mutating func add(
+        logits: UnsafeMutablePointer<Float>, count: Int, valueRows: UnsafePointer<UnsafeRawPointer>, half: Bool
+    ) {
         guard count > 0 else { return }
-        var m = logits[0]
-        for i in 1..<count where logits[i] > m { m = logits[i] }
+        let m = AttentionKernels.maximum(logits, count: count)
         if m > maxLogit {
             if sumExp > 0 {
                 let r = Foundation.exp(maxLogit - m)
@@ -38,11 +40,8 @@ struct SoftmaxAccumulator {
             }
             maxLogit = m
         }
-        for i in 0..<count {
-            let p = Foundation.exp(logits[i] - maxLogit)
-            sumExp += p
-            values.accumulate(out, weight: p, positions(i))
-        }
+        sumExp += AttentionKernels.expShifted(logits, minus: maxLogit, count: count)
+        AttentionKernels.accumulateRows(weights: logits, rows: valueRows, count: count, width: width, half: half, into: out)
     }
 
     /// Merges `other` (over a disjoint token set, its own output buffer) into this accumulator.
@@ -75,18 +74,28 @@ let attentionBlock = 128
 
 /// Scores query `q` against `keys` at every position of `positions` (ascending) and accumulates the
 /// matching `values` rows into `acc`. `scratch` holds `attentionBlock` floats.
+///
+/// Rows go to the kernels a block at a time as pointer tables (built here, where the storage's `row` is
+/// inlined), so one call scores or accumulates up to `attentionBlock` rows whatever the storage layout.
 @inline(__always)
 func attendRange<K: KVRows, V: KVRows>(
     _ q: UnsafePointer<Float>, scale: Float, keys: K, values: V, positions: Range<Int>,
     into acc: inout SoftmaxAccumulator, scratch: UnsafeMutablePointer<Float>
 ) {
-    var start = positions.lowerBound
-    while start < positions.upperBound {
-        let n = min(attentionBlock, positions.upperBound - start)
-        for i in 0..<n { scratch[i] = keys.dot(q, start + i) * scale }
-        let base = start
-        acc.add(logits: scratch, count: n, values: values, positions: { base + $0 })
-        start += n
+    guard !positions.isEmpty else { return }
+    let width = keys.rowWidth
+    let keyHalf = keys.elementType == .f16, valueHalf = values.elementType == .f16
+    withUnsafeTemporaryAllocation(of: UnsafeRawPointer.self, capacity: attentionBlock) { table in
+        let rows = table.baseAddress!
+        var start = positions.lowerBound
+        while start < positions.upperBound {
+            let n = min(attentionBlock, positions.upperBound - start)
+            for i in 0..<n { (rows + i).initialize(to: keys.row(start + i)) }
+            AttentionKernels.scores(q, rows: rows, count: n, width: width, half: keyHalf, scale: scale, into: scratch)
+            for i in 0..<n { rows[i] = values.row(start + i) }
+            acc.add(logits: scratch, count: n, valueRows: rows, half: valueHalf)
+            start += n
+        }
     }
 }
 

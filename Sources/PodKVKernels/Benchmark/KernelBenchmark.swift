@@ -12,8 +12,10 @@ public enum KernelBenchmark {
         case matvec
         /// `MatMul.matvecExact` (fp32, each row dequantized to a scratch buffer).
         case matvecExact
-        /// `MatMul.matmul` with `batch` activation rows (prefill path).
+        /// `MatMul.matmul` with `batch` activation rows (exact fp32 prefill path).
         case matmul
+        /// `MatMul.groupQ8` of one matrix with `batch` activation rows (int8 prefill path).
+        case matmulInt8
     }
 
     /// One measured configuration.
@@ -30,7 +32,7 @@ public enum KernelBenchmark {
         public var gmacPerSecond: Double { Double(rows * cols * batch) / seconds / 1e9 }
 
         public var description: String {
-            let shape = "\(rows)x\(cols)" + (kernel == .matmul ? " n=\(batch)" : "")
+            let shape = "\(rows)x\(cols)" + (batch > 1 ? " n=\(batch)" : "")
             return "\(kernel.rawValue.padding(toLength: 12, withPad: " ", startingAt: 0)) "
                 + "\(type.description.padding(toLength: 5, withPad: " ", startingAt: 0)) "
                 + "\(shape.padding(toLength: 17, withPad: " ", startingAt: 0)) t=\(threads) "
@@ -70,12 +72,14 @@ public enum KernelBenchmark {
                         x.withUnsafeBufferPointer { xb in
                             y.withUnsafeMutableBufferPointer { yb in
                                 for kernel in kernels {
-                                    let n = kernel == .matmul ? batch : 1
+                                    let n = kernel == .matmul || kernel == .matmulInt8 ? batch : 1
+                                    if kernel == .matmulInt8 && !MatMul.hasInt8Kernel(type) { continue }
                                     let seconds = median(repetitions: repetitions, minSeconds: minRepetitionSeconds) {
                                         switch kernel {
                                         case .matvec: MatMul.matvec(w, xb.baseAddress!, yb.baseAddress!, pool: pool)
                                         case .matvecExact: MatMul.matvecExact(w, xb.baseAddress!, yb.baseAddress!, pool: pool)
                                         case .matmul: MatMul.matmul(w, xb.baseAddress!, batch: n, yb.baseAddress!, pool: pool)
+                                        case .matmulInt8: MatMul.groupQ8([w], xb.baseAddress!, batch: n, [yb.baseAddress!], pool: pool)
                                         }
                                     }
                                     let result = Result(kernel: kernel, type: type, rows: shape.rows, cols: shape.cols,

@@ -55,9 +55,11 @@ public enum MatMul {
     private static func matvecQ8<F: Q8DotFormat>(
         _: F.Type, _ w: WeightMatrix, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ pool: ThreadPool
     ) {
+        // Row addresses from a hoisted stride: `w.row(r)` divides by the block size on every call.
+        let data = w.data, rowBytes = w.rowBytes
         Q8Activation.withQuantized(x, count: w.cols) { act in
             pool.parallelFor(w.rows) { rows in
-                for r in rows { y[r] = F.dotQ8(w.row(r), act) }
+                for r in rows { y[r] = F.dotQ8(data + r * rowBytes, act) }
             }
         }
     }

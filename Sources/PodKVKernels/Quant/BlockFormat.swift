@@ -16,6 +16,16 @@ protocol BlockFormat {
 protocol Q8DotFormat: BlockFormat {
     /// sum_c w[c] * x[c] for one row of `act.count` values, computed as block scale * int8 dot products.
     static func dotQ8(_ row: UnsafeRawPointer, _ act: Q8Activation) -> Float
+    /// `dotQ8` of one row against `acts[0..<4]`, written to `out[k * outStride]`; formats that can reuse a
+    /// decoded weight block across activations override the default (four separate dot products).
+    static func dotQ8x4(_ row: UnsafeRawPointer, _ acts: UnsafePointer<Q8Activation>, _ out: UnsafeMutablePointer<Float>, outStride: Int)
+}
+
+extension Q8DotFormat {
+    @inline(__always)
+    static func dotQ8x4(_ row: UnsafeRawPointer, _ acts: UnsafePointer<Q8Activation>, _ out: UnsafeMutablePointer<Float>, outStride: Int) {
+        for k in 0..<4 { out[k * outStride] = dotQ8(row, acts[k]) }
+    }
 }
 
 /// A plain floating-point format (f32/f16/bf16) with a direct fp32 dot product.

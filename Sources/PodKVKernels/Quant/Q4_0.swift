@@ -4,7 +4,7 @@ import _Builtin_intrinsics.intel
 
 /// ggml `block_q4_0` (18 bytes per 32 values): `d: f16`, `qs: [16] u8`.
 /// Value `j < 16` is `(qs[j] & 15) - 8`, value `j + 16` is `(qs[j] >> 4) - 8`, both times `d`.
-enum Q4_0Format: Q8DotFormat {
+enum Q4_0Format: Q8PairFormat {
     static var type: TensorType { .q4_0 }
 
     static func dequantizeReference(_ src: UnsafeRawPointer, count: Int, into dst: UnsafeMutablePointer<Float>) {
@@ -36,20 +36,20 @@ enum Q4_0Format: Q8DotFormat {
         #endif
     }
 
+    static var bytesPerBlock: Int { 18 }
+    /// Codes are stored +8.
+    static var zeroPointShift: Int32? { 3 }
+    static var hasMinimum: Bool { false }
+
+    #if arch(x86_64)
+    @inline(__always) static func pairCodes(_ pair: UnsafeRawPointer) -> __m512i {
+        nibblePairCodes(pair, blockBytes: 18, qsOffset: 2)
+    }
+    #endif
+
     static func dotQ8(_ row: UnsafeRawPointer, _ act: Q8Activation) -> Float {
         #if arch(x86_64)
-        let low = _mm_set1_epi8(0x0F)
-        var acc = _mm256_setzero_ps()
-        for b in 0..<(act.count / 32) {
-            let block = row + 18 * b
-            let v = load128(block, 2)
-            let u = concat128(_mm_and_si128(v, low), _mm_and_si128(_mm_srli_epi16(v, 4), low))
-            // Codes are stored +8; seeding with -8 * sum(x) removes the offset inside the integer dot.
-            let seed = _mm256_slli_epi32(load256(act.negSum4 + 8 * b), 3)
-            let isum = dpbusd(seed, u, load256(act.qs + 32 * b))
-            acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum), _mm256_set1_ps(loadHalf(block) * act.scale[b]), acc)
-        }
-        return hsum256(acc)
+        return Q8Pair.dot(Self.self, row, act)
         #else
         return dotQ8Scalar(row, act)
         #endif

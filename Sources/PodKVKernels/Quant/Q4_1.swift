@@ -4,7 +4,7 @@ import _Builtin_intrinsics.intel
 
 /// ggml `block_q4_1` (20 bytes per 32 values): `d: f16`, `m: f16`, `qs: [16] u8`.
 /// Value `j < 16` is `(qs[j] & 15) * d + m`, value `j + 16` is `(qs[j] >> 4) * d + m`.
-enum Q4_1Format: Q8DotFormat {
+enum Q4_1Format: Q8PairFormat {
     static var type: TensorType { .q4_1 }
 
     static func dequantizeReference(_ src: UnsafeRawPointer, count: Int, into dst: UnsafeMutablePointer<Float>) {
@@ -37,36 +37,19 @@ enum Q4_1Format: Q8DotFormat {
         #endif
     }
 
+    static var bytesPerBlock: Int { 20 }
+    static var zeroPointShift: Int32? { nil }
+    static var hasMinimum: Bool { true }
+
+    #if arch(x86_64)
+    @inline(__always) static func pairCodes(_ pair: UnsafeRawPointer) -> __m512i {
+        nibblePairCodes(pair, blockBytes: 20, qsOffset: 4)
+    }
+    #endif
+
     static func dotQ8(_ row: UnsafeRawPointer, _ act: Q8Activation) -> Float {
         #if arch(x86_64)
-        let low = _mm_set1_epi8(0x0F)
-        var acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps()
-        var minSum: Float = 0
-        var b = 0
-        let blocks = act.count / 32
-        // Two blocks per iteration with separate accumulators to hide the FMA latency.
-        while b + 2 <= blocks {
-            let b0 = row + 20 * b, b1 = b0 + 20
-            let v0 = load128(b0, 4), v1 = load128(b1, 4)
-            let u0 = concat128(_mm_and_si128(v0, low), _mm_and_si128(_mm_srli_epi16(v0, 4), low))
-            let u1 = concat128(_mm_and_si128(v1, low), _mm_and_si128(_mm_srli_epi16(v1, 4), low))
-            let i0 = dpbusd(_mm256_setzero_si256(), u0, load256(act.qs + 32 * b))
-            let i1 = dpbusd(_mm256_setzero_si256(), u1, load256(act.qs + 32 * b + 32))
-            acc0 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(i0), _mm256_set1_ps(loadHalf(b0) * act.scale[b]), acc0)
-            acc1 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(i1), _mm256_set1_ps(loadHalf(b1) * act.scale[b + 1]), acc1)
-            // The block minimum multiplies the plain sum of x over the block.
-            minSum += loadHalf(b0, 2) * act.sum[b] + loadHalf(b1, 2) * act.sum[b + 1]
-            b += 2
-        }
-        if b < blocks {
-            let b0 = row + 20 * b
-            let v0 = load128(b0, 4)
-            let u0 = concat128(_mm_and_si128(v0, low), _mm_and_si128(_mm_srli_epi16(v0, 4), low))
-            let i0 = dpbusd(_mm256_setzero_si256(), u0, load256(act.qs + 32 * b))
-            acc0 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(i0), _mm256_set1_ps(loadHalf(b0) * act.scale[b]), acc0)
-            minSum += loadHalf(b0, 2) * act.sum[b]
-        }
-        return hsum256(_mm256_add_ps(acc0, acc1)) + minSum
+        return Q8Pair.dot(Self.self, row, act)
         #else
         return dotQ8Scalar(row, act)
         #endif

@@ -55,27 +55,39 @@ enum Q4_KFormat: Q8DotFormat {
 
     static func dotQ8(_ row: UnsafeRawPointer, _ act: Q8Activation) -> Float {
         #if arch(x86_64)
-        let low = _mm256_set1_epi8(0x0F)
-        var acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps()
-        var minSum: Float = 0
+        let low = _mm512_set1_epi8(0x0F)
+        var acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps()
+        var minimum = _mm256_setzero_ps()
         for sb in 0..<(act.count / 256) {
             let block = row + 144 * sb
-            let d = loadHalf(block), dmin = loadHalf(block, 2)
-            for k in 0..<4 {
-                let x0 = 8 * sb + 2 * k, x1 = x0 + 1
-                let (sc0, m0) = kQuantScaleMin(2 * k, block + 4)
-                let (sc1, m1) = kQuantScaleMin(2 * k + 1, block + 4)
+            let x = 8 * sb
+            let (sc, mn) = kQuantScalesMins(block + 4)
+            // Eight sub-block scales d * sc[j] * scale_x[j] in one vector; pairs of them are spread over
+            // the 16 lanes of each sub-block pair's product below.
+            let dx = UnsafeRawPointer(act.scale + x).loadUnaligned(as: __m256.self)
+            let scales = _mm256_mul_ps(_mm256_mul_ps(bytesToFloat8(sc), _mm256_set1_ps(loadHalf(block))), dx)
+            let wide = _mm512_castps256_ps512(scales)
+            // The minimum term: dmin * sum_j m[j] * sum_x[j].
+            let sx = UnsafeRawPointer(act.sum + x).loadUnaligned(as: __m256.self)
+            minimum = _mm256_fmadd_ps(_mm256_mul_ps(bytesToFloat8(mn), _mm256_set1_ps(loadHalf(block, 2))), sx, minimum)
+            @inline(__always) func pair(_ k: Int, _ acc: inout __m512) {
+                // 32 bytes hold sub-block 2k (low nibbles) and 2k+1 (high nibbles), the activation's order.
                 let v = load256(block, 16 + 32 * k)
-                let u0 = _mm256_and_si256(v, low)
-                let u1 = _mm256_and_si256(_mm256_srli_epi16(v, 4), low)
-                let i0 = dpbusd(_mm256_setzero_si256(), u0, load256(act.qs + 32 * x0))
-                let i1 = dpbusd(_mm256_setzero_si256(), u1, load256(act.qs + 32 * x1))
-                acc0 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(i0), _mm256_set1_ps(d * Float(sc0) * act.scale[x0]), acc0)
-                acc1 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(i1), _mm256_set1_ps(d * Float(sc1) * act.scale[x1]), acc1)
-                minSum += dmin * (Float(m0) * act.sum[x0] + Float(m1) * act.sum[x1])
+                let codes = _mm512_and_si512(__m512i(lowHalf: v, highHalf: _mm256_srli_epi16(v, 4)), low)
+                let isum = _mm512_dpbusd_epi32(_mm512_setzero_si512(), codes, load512(act.qs + 32 * (x + 2 * k)))
+                let index = _mm512_set_epi32(
+                    Int32(2 * k + 1), Int32(2 * k + 1), Int32(2 * k + 1), Int32(2 * k + 1),
+                    Int32(2 * k + 1), Int32(2 * k + 1), Int32(2 * k + 1), Int32(2 * k + 1),
+                    Int32(2 * k), Int32(2 * k), Int32(2 * k), Int32(2 * k),
+                    Int32(2 * k), Int32(2 * k), Int32(2 * k), Int32(2 * k))
+                acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum), _mm512_permutexvar_ps(index, wide), acc)
             }
+            pair(0, &acc0)
+            pair(1, &acc1)
+            pair(2, &acc0)
+            pair(3, &acc1)
         }
-        return hsum256(_mm256_add_ps(acc0, acc1)) - minSum
+        return _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1)) - hsum256(minimum)
         #else
         return dotQ8Scalar(row, act)
         #endif

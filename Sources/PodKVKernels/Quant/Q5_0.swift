@@ -4,7 +4,7 @@ import _Builtin_intrinsics.intel
 
 /// ggml `block_q5_0` (22 bytes per 32 values): `d: f16`, `qh: u32` (bit j = 5th bit of value j),
 /// `qs: [16] u8` (low nibble = value j, high nibble = value j + 16). Value = (code - 16) * d.
-enum Q5_0Format: Q8DotFormat {
+enum Q5_0Format: Q8PairFormat {
     static var type: TensorType { .q5_0 }
 
     static func dequantizeReference(_ src: UnsafeRawPointer, count: Int, into dst: UnsafeMutablePointer<Float>) {
@@ -51,26 +51,30 @@ enum Q5_0Format: Q8DotFormat {
         #endif
     }
 
+    static var bytesPerBlock: Int { 22 }
+    /// Codes are stored +16.
+    static var zeroPointShift: Int32? { 4 }
+    static var hasMinimum: Bool { false }
+
+    #if arch(x86_64)
+    @inline(__always) static func pairCodes(_ pair: UnsafeRawPointer) -> __m512i {
+        fiveBitPairCodes(pair, blockBytes: 22, qhOffset: 2, qsOffset: 6)
+    }
+
+    /// Nibbles plus the fifth bit: bit j of a block's `qh` is bit 4 of its value j, and the pair's value
+    /// order (block 0 values 0-31, block 1 values 0-31) matches the two `qh` words side by side, so one
+    /// 64-bit mask selects 0x10 in exactly the bytes that need it.
+    @inline(__always) static func fiveBitPairCodes(_ pair: UnsafeRawPointer, blockBytes: Int, qhOffset: Int, qsOffset: Int) -> __m512i {
+        let h0 = UInt64(pair.loadUnaligned(fromByteOffset: qhOffset, as: UInt32.self))
+        let h1 = UInt64(pair.loadUnaligned(fromByteOffset: blockBytes + qhOffset, as: UInt32.self))
+        let high = _mm512_maskz_mov_epi8(h0 | h1 << 32, _mm512_set1_epi8(0x10))
+        return _mm512_or_si512(nibblePairCodes(pair, blockBytes: blockBytes, qsOffset: qsOffset), high)
+    }
+    #endif
+
     static func dotQ8(_ row: UnsafeRawPointer, _ act: Q8Activation) -> Float {
         #if arch(x86_64)
-        var acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps()
-        let blocks = act.count / 32
-        var b = 0
-        while b < blocks {
-            let block = row + 22 * b
-            let u = codes(block, qhOffset: 2, qsOffset: 6)
-            // Codes carry a +16 offset; seed the accumulator with -16 * sum(x).
-            let seed = _mm256_slli_epi32(load256(act.negSum4 + 8 * b), 4)
-            let isum = dpbusd(seed, u, load256(act.qs + 32 * b))
-            let scaled = _mm256_set1_ps(loadHalf(block) * act.scale[b])
-            if b & 1 == 0 {
-                acc0 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum), scaled, acc0)
-            } else {
-                acc1 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum), scaled, acc1)
-            }
-            b += 1
-        }
-        return hsum256(_mm256_add_ps(acc0, acc1))
+        return Q8Pair.dot(Self.self, row, act)
         #else
         return dotQ8Scalar(row, act)
         #endif

@@ -4,7 +4,7 @@ import _Builtin_intrinsics.intel
 
 /// ggml `block_q5_1` (24 bytes per 32 values): `d: f16`, `m: f16`, `qh: u32`, `qs: [16] u8`; codes as in
 /// `block_q5_0`, value = code * d + m.
-enum Q5_1Format: Q8DotFormat {
+enum Q5_1Format: Q8PairFormat {
     static var type: TensorType { .q5_1 }
 
     static func dequantizeReference(_ src: UnsafeRawPointer, count: Int, into dst: UnsafeMutablePointer<Float>) {
@@ -37,23 +37,19 @@ enum Q5_1Format: Q8DotFormat {
         #endif
     }
 
+    static var bytesPerBlock: Int { 24 }
+    static var zeroPointShift: Int32? { nil }
+    static var hasMinimum: Bool { true }
+
+    #if arch(x86_64)
+    @inline(__always) static func pairCodes(_ pair: UnsafeRawPointer) -> __m512i {
+        Q5_0Format.fiveBitPairCodes(pair, blockBytes: 24, qhOffset: 4, qsOffset: 8)
+    }
+    #endif
+
     static func dotQ8(_ row: UnsafeRawPointer, _ act: Q8Activation) -> Float {
         #if arch(x86_64)
-        var acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps()
-        var minSum: Float = 0
-        for b in 0..<(act.count / 32) {
-            let block = row + 24 * b
-            let u = Q5_0Format.codes(block, qhOffset: 4, qsOffset: 8)
-            let isum = dpbusd(_mm256_setzero_si256(), u, load256(act.qs + 32 * b))
-            let scaled = _mm256_set1_ps(loadHalf(block) * act.scale[b])
-            if b & 1 == 0 {
-                acc0 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum), scaled, acc0)
-            } else {
-                acc1 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum), scaled, acc1)
-            }
-            minSum += loadHalf(block, 2) * act.sum[b]
-        }
-        return hsum256(_mm256_add_ps(acc0, acc1)) + minSum
+        return Q8Pair.dot(Self.self, row, act)
         #else
         return dotQ8Scalar(row, act)
         #endif

@@ -79,32 +79,35 @@ enum Q6_KFormat: Q8DotFormat {
 
     static func dotQ8(_ row: UnsafeRawPointer, _ act: Q8Activation) -> Float {
         #if arch(x86_64)
-        var acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps()
+        var acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps()
+        // Scale j (one per 16 values) belongs to activation block j / 2.
+        let duplicate = _mm512_set_epi32(7, 7, 6, 6, 5, 5, 4, 4, 3, 3, 2, 2, 1, 1, 0, 0)
         for sb in 0..<(act.count / 256) {
             let block = row + 210 * sb
-            let d = loadHalf(block, 208)
+            let x = 8 * sb
+            // All sixteen scales d * sc[j] * scale_x[j / 2] of the super-block in one vector.
+            let sc = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(load128(block, 192)))
+            let dx = _mm512_permutexvar_ps(duplicate, _mm512_castps256_ps512(
+                UnsafeRawPointer(act.scale + x).loadUnaligned(as: __m256.self)))
+            let scales = _mm512_mul_ps(_mm512_mul_ps(sc, _mm512_set1_ps(loadHalf(block, 208))), dx)
+            @inline(__always) func pair(_ u0: __m256i, _ u1: __m256i, _ g: Int, _ acc: inout __m512) {
+                // Groups g and g+1 (32 values each) are activation blocks x+g, x+g+1, contiguous. Codes
+                // carry +32: seed with -32 * sum(x). Lanes 4i..4i+3 cover values 16i..16i+15: scale 2g+i.
+                let isum = _mm512_dpbusd_epi32(
+                    _mm512_slli_epi32(load512(act.negSum4 + 8 * (x + g)), 5), __m512i(lowHalf: u0, highHalf: u1),
+                    load512(act.qs + 32 * (x + g)))
+                let s = Int32(2 * g)
+                let index = _mm512_set_epi32(
+                    s + 3, s + 3, s + 3, s + 3, s + 2, s + 2, s + 2, s + 2, s + 1, s + 1, s + 1, s + 1, s, s, s, s)
+                acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum), _mm512_permutexvar_ps(index, scales), acc)
+            }
             for half in 0..<2 {
                 let (u0, u1, u2, u3) = codes(block, half)
-                let sc = block + 192 + 8 * half
-                let xb = 8 * sb + 4 * half
-                @inline(__always) func group(_ u: __m256i, _ g: Int) -> __m256 {
-                    let x = xb + g
-                    // Codes carry +32: seed with -32 * sum(x). Lanes 0-3 cover values 0-15 (first scale),
-                    // lanes 4-7 values 16-31 (second scale).
-                    let seed = _mm256_slli_epi32(load256(act.negSum4 + 8 * x), 5)
-                    let isum = dpbusd(seed, u, load256(act.qs + 32 * x))
-                    let dx = d * act.scale[x]
-                    let s0 = Float(sc.load(fromByteOffset: 2 * g, as: Int8.self)) * dx
-                    let s1 = Float(sc.load(fromByteOffset: 2 * g + 1, as: Int8.self)) * dx
-                    return _mm256_mul_ps(_mm256_cvtepi32_ps(isum), _mm256_set_m128(_mm_set1_ps(s1), _mm_set1_ps(s0)))
-                }
-                acc0 = _mm256_add_ps(acc0, group(u0, 0))
-                acc1 = _mm256_add_ps(acc1, group(u1, 1))
-                acc0 = _mm256_add_ps(acc0, group(u2, 2))
-                acc1 = _mm256_add_ps(acc1, group(u3, 3))
+                pair(u0, u1, 4 * half, &acc0)
+                pair(u2, u3, 4 * half + 2, &acc1)
             }
         }
-        return hsum256(_mm256_add_ps(acc0, acc1))
+        return _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1))
         #else
         return dotQ8Scalar(row, act)
         #endif

@@ -13,17 +13,21 @@ import _Builtin_intrinsics.intel
 ///   (`m * sum(x)`) with one multiply
 /// - `negSum4`: `count / 4` Int32, `-(q[4k] + q[4k+1] + q[4k+2] + q[4k+3])`; seeding a `vpdpbusd`
 ///   accumulator with `offset * negSum4` subtracts the zero point of unsigned weight codes for free.
+/// - `scaleSum`: `count / 16` Float, `scale[b], sum[b]` interleaved; one 16-byte load gives the two of a
+///   block pair in the order the pair kernels read their weights' `(d, m)` fields, so a single multiply
+///   forms both products (see `Q8PairFormat`).
 struct Q8Activation {
     let qs: UnsafeMutablePointer<Int8>
     let scale: UnsafeMutablePointer<Float>
     let sum: UnsafeMutablePointer<Float>
     let negSum4: UnsafeMutablePointer<Int32>
+    let scaleSum: UnsafeMutablePointer<Float>
     let count: Int
 
     /// Bytes of scratch needed for `count` values (64-byte aligned sub-buffers).
     static func scratchBytes(count: Int) -> Int {
         let blocks = count / 32
-        return align64(count) + 2 * align64(blocks * 4) + align64(count) + 64
+        return align64(count) + 2 * align64(blocks * 4) + align64(count) + align64(blocks * 8) + 64
     }
 
     private static func align64(_ n: Int) -> Int { (n + 63) & ~63 }
@@ -39,6 +43,8 @@ struct Q8Activation {
         sum = p.bindMemory(to: Float.self, capacity: blocks)
         p += Self.align64(blocks * 4)
         negSum4 = p.bindMemory(to: Int32.self, capacity: count / 4)
+        p += Self.align64(count)
+        scaleSum = p.bindMemory(to: Float.self, capacity: blocks * 2)
         self.count = count
     }
 
@@ -73,6 +79,8 @@ struct Q8Activation {
             UnsafeMutableRawPointer(negSum4 + 8 * b).storeBytes(of: neg, as: __m256i.self)
             scale[b] = d
             sum[b] = d * Float(_mm512_reduce_add_epi32(_mm512_zextsi256_si512(s4)))
+            scaleSum[2 * b] = d
+            scaleSum[2 * b + 1] = sum[b]
         }
         #else
         quantizeScalar(x)
@@ -99,6 +107,8 @@ struct Q8Activation {
             }
             scale[b] = d
             sum[b] = d * Float(total)
+            scaleSum[2 * b] = d
+            scaleSum[2 * b + 1] = sum[b]
         }
     }
 }

@@ -3,7 +3,7 @@ import _Builtin_intrinsics.intel
 #endif
 
 /// ggml `block_q8_0` (34 bytes per 32 values): `d: f16`, `qs: [32] i8`; value = qs[j] * d.
-enum Q8_0Format: Q8DotFormat {
+enum Q8_0Format: Q8PairFormat {
     static var type: TensorType { .q8_0 }
 
     static func dequantizeReference(_ src: UnsafeRawPointer, count: Int, into dst: UnsafeMutablePointer<Float>) {
@@ -29,25 +29,22 @@ enum Q8_0Format: Q8DotFormat {
         #endif
     }
 
+    static var bytesPerBlock: Int { 34 }
+    /// `vpdpbusd` wants an unsigned operand: flipping the sign bit maps w to w + 128 in 0...255, and the
+    /// seed -128 * sum(x) takes the offset back out.
+    static var zeroPointShift: Int32? { 7 }
+    static var hasMinimum: Bool { false }
+
+    #if arch(x86_64)
+    @inline(__always) static func pairCodes(_ pair: UnsafeRawPointer) -> __m512i {
+        let codes = __m512i(lowHalf: load256(pair, 2), highHalf: load256(pair, 36))
+        return _mm512_xor_si512(codes, _mm512_set1_epi8(-128))
+    }
+    #endif
+
     static func dotQ8(_ row: UnsafeRawPointer, _ act: Q8Activation) -> Float {
         #if arch(x86_64)
-        // vpdpbusd wants an unsigned operand: flipping the sign bit maps w to w + 128 in 0...255, and the
-        // seed -128 * sum(x) takes the offset back out.
-        let flip = _mm256_set1_epi8(-128)
-        var acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps()
-        for b in 0..<(act.count / 32) {
-            let block = row + 34 * b
-            let u = _mm256_xor_si256(load256(block, 2), flip)
-            let seed = _mm256_slli_epi32(load256(act.negSum4 + 8 * b), 7)
-            let isum = dpbusd(seed, u, load256(act.qs + 32 * b))
-            let scaled = _mm256_set1_ps(loadHalf(block) * act.scale[b])
-            if b & 1 == 0 {
-                acc0 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum), scaled, acc0)
-            } else {
-                acc1 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum), scaled, acc1)
-            }
-        }
-        return hsum256(_mm256_add_ps(acc0, acc1))
+        return Q8Pair.dot(Self.self, row, act)
         #else
         return dotQ8Scalar(row, act)
         #endif

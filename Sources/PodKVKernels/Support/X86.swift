@@ -70,3 +70,10 @@ import _Builtin_intrinsics.intel
     return _mm_cvtss_f32(_mm_add_ss(s2, _mm_movehdup_ps(s2)))
 }
 #endif
+
+#if arch(x86_64)
+/// Widens the eight bytes of `bytes` (unsigned, little-endian order) to eight floats.
+@inline(__always) func bytesToFloat8(_ bytes: UInt64) -> __m256 {
+    _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_cvtsi64_si128(Int64(bitPattern: bytes))))
+}
+#endif

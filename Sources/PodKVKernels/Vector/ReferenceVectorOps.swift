@@ -48,4 +48,44 @@ public enum ReferenceVectorOps {
         for i in 0..<n where x[i] > x[best] { best = i }
         return best
     }
+
+    /// Scalar twin of `AttentionKernels.scores` (Double accumulation).
+    public static func scores(
+        _ q: UnsafePointer<Float>, rows: UnsafePointer<UnsafeRawPointer>, count: Int, width: Int, half: Bool,
+        scale: Float, into logits: UnsafeMutablePointer<Float>
+    ) {
+        for i in 0..<count {
+            var s: Double = 0
+            for c in 0..<width {
+                let v = half ? Float(rows[i].assumingMemoryBound(to: Float16.self)[c]) : rows[i].assumingMemoryBound(to: Float.self)[c]
+                s += Double(q[c]) * Double(v)
+            }
+            logits[i] = Float(s) * scale
+        }
+    }
+
+    /// Scalar twin of `AttentionKernels.accumulateRows`.
+    public static func accumulateRows(
+        weights: UnsafePointer<Float>, rows: UnsafePointer<UnsafeRawPointer>, count: Int, width: Int, half: Bool,
+        into out: UnsafeMutablePointer<Float>
+    ) {
+        for c in 0..<width {
+            var s = Double(out[c])
+            for i in 0..<count {
+                let v = half ? Float(rows[i].assumingMemoryBound(to: Float16.self)[c]) : rows[i].assumingMemoryBound(to: Float.self)[c]
+                s += Double(weights[i]) * Double(v)
+            }
+            out[c] = Float(s)
+        }
+    }
+
+    /// Scalar twin of `AttentionKernels.expShifted`.
+    public static func expShifted(_ x: UnsafeMutablePointer<Float>, minus shift: Float, count n: Int) -> Float {
+        var sum: Double = 0
+        for i in 0..<n {
+            x[i] = expf(x[i] - shift)
+            sum += Double(x[i])
+        }
+        return Float(sum)
+    }
 }
