@@ -158,13 +158,7 @@ public final class Transformer: @unchecked Sendable {
                 let w = weights.layers[l]
                 // Attention block.
                 for i in 0..<n { VectorOps.rmsNorm(x + i * d, weight: w.attnNorm, eps: c.rmsEps, count: d, into: h + i * d) }
-<<<<<<< HEAD
-                project(.q, w.wq, h, batch: n, q, pool: pool)
-                project(.k, w.wk, h, batch: n, k, pool: pool)
-                project(.v, w.wv, h, batch: n, v, pool: pool)
-=======
-                projectGroup([w.wq, w.wk, w.wv], h, batch: n, [q, k, v], pool: pool)
->>>>>>> speed
+                projectGroup([.q, .k, .v], [w.wq, w.wk, w.wv], h, batch: n, [q, k, v], pool: pool)
                 if let bq = w.bq, let bk = w.bk, let bv = w.bv {
                     for i in 0..<n {
                         VectorOps.add(q + i * c.qDim, bq, count: c.qDim)
@@ -186,12 +180,7 @@ public final class Transformer: @unchecked Sendable {
                 VectorOps.add(x, proj, count: n * d)
                 // Feed-forward block (SwiGLU).
                 for i in 0..<n { VectorOps.rmsNorm(x + i * d, weight: w.ffnNorm, eps: c.rmsEps, count: d, into: h + i * d) }
-<<<<<<< HEAD
-                project(.gate, w.wGate, h, batch: n, gate, pool: pool)
-                project(.up, w.wUp, h, batch: n, up, pool: pool)
-=======
-                projectGroup([w.wGate, w.wUp], h, batch: n, [gate, up], pool: pool)
->>>>>>> speed
+                projectGroup([.gate, .up], [w.wGate, w.wUp], h, batch: n, [gate, up], pool: pool)
                 VectorOps.siluMul(gate, up, count: n * c.ffnDim)
                 project(.down, w.wDown, gate, batch: n, proj, pool: pool)
                 VectorOps.add(x, proj, count: n * d)
@@ -217,12 +206,14 @@ public final class Transformer: @unchecked Sendable {
     /// quantized once and every matrix's rows run as one pool job (one dispatch instead of two or three).
     @inline(__always)
     private func projectGroup(
-        _ ws: [WeightMatrix], _ x: UnsafePointer<Float>, batch n: Int, _ ys: [UnsafeMutablePointer<Float>], pool: ThreadPool
+        _ which: [Projection], _ ws: [WeightMatrix], _ x: UnsafePointer<Float>, batch n: Int,
+        _ ys: [UnsafeMutablePointer<Float>], pool: ThreadPool
     ) {
-        if n == 1 && decodeUsesInt8 && ws.allSatisfy({ MatMul.hasInt8Kernel($0.type) }) {
+        if n == 1 && decodeUsesInt8 && exactDecodeProjections.isDisjoint(with: which)
+            && ws.allSatisfy({ MatMul.hasInt8Kernel($0.type) }) {
             MatMul.groupQ8(ws, x, batch: 1, ys, pool: pool)
         } else {
-            for (w, y) in zip(ws, ys) { project(w, x, batch: n, y, pool: pool) }
+            for (p, (w, y)) in zip(which, zip(ws, ys)) { project(p, w, x, batch: n, y, pool: pool) }
         }
     }
 
