@@ -32,9 +32,9 @@ public struct ModelBenchmark {
         public var threads: Int
         public var kvPolicy: String
         public var repetitions: Int
-        public var tokensPerSecondMedian: Double
-        public var tokensPerSecondMin: Double
-        public var tokensPerSecondMax: Double
+        public var tokensPerSMedian: Double
+        public var tokensPerSMin: Double
+        public var tokensPerSMax: Double
         /// Every repetition's tokens/s, in run order.
         public var samples: [Double]
         /// KV bytes allocated at the end of a run (depth + tokens).
@@ -95,8 +95,8 @@ public struct ModelBenchmark {
         let median = sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
         return Result(
             model: label, test: test.name, depth: test.depth, threads: model.pool.threadCount,
-            kvPolicy: policy.description, repetitions: repetitions, tokensPerSecondMedian: median,
-            tokensPerSecondMin: sorted.first!, tokensPerSecondMax: sorted.last!, samples: samples,
+            kvPolicy: policy.description, repetitions: repetitions, tokensPerSMedian: median,
+            tokensPerSMin: sorted.first!, tokensPerSMax: sorted.last!, samples: samples,
             kvBytes: lastReport?.allocatedBytes ?? 0, kvFullCacheBytes: lastReport?.fullCacheBytes ?? 0,
             peakRSSBytes: Self.peakRSS())
     }

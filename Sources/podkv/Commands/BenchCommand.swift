@@ -54,7 +54,7 @@ struct BenchCommand: ParsableCommand {
             if json {
                 Terminal.out(String(decoding: try enc.encode(r), as: UTF8.self) + "\n")
             } else {
-                Terminal.out("| \(r.model) | \(r.kvPolicy) | \(r.threads) | \(r.test) | \(String(format: "%.1f", r.tokensPerSecondMedian)) | \(String(format: "%.1f", r.tokensPerSecondMin)) | \(String(format: "%.1f", r.tokensPerSecondMax)) | \(Terminal.bytes(r.kvBytes)) | \(Terminal.bytes(r.peakRSSBytes)) |\n")
+                Terminal.out("| \(r.model) | \(r.kvPolicy) | \(r.threads) | \(r.test) | \(String(format: "%.1f", r.tokensPerSMedian)) | \(String(format: "%.1f", r.tokensPerSMin)) | \(String(format: "%.1f", r.tokensPerSMax)) | \(Terminal.bytes(r.kvBytes)) | \(Terminal.bytes(r.peakRSSBytes)) |\n")
             }
         }
     }
