@@ -9,6 +9,7 @@ struct PodKVCommand: AsyncParsableCommand {
         subcommands: [
             GenerateCommand.self, ChatCommand.self, TokenizeCommand.self, InspectCommand.self,
             PullCommand.self, ModelsCommand.self, PoliciesCommand.self,
+            EvalCommand.self,
         ],
         defaultSubcommand: nil)
 }
