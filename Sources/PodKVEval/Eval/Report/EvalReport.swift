@@ -91,7 +91,7 @@ public enum EvalReport {
                         Format.mean(lr.compactMap(\.kvBytes).map(Double.init)).map { Format.bytes(Int($0)) } ?? "-",
                         Format.mean(lr.compactMap(\.kvFormulaBytes).map(Double.init)).map { Format.bytes(Int($0)) } ?? "-",
                         Format.mean(lr.compactMap(\.kvFullBytes).map(Double.init)).map { Format.bytes(Int($0)) } ?? "-",
-                        lr.first.map { "`" + $0.answer.prefix(40).replacingOccurrences(of: "\n", with: " ") + "`" } ?? "-",
+                        lr.first.map { "`" + $0.answer.prefix(80).replacingOccurrences(of: "\n", with: " ") + "`" } ?? "-",
                     ])
                 }
                 md += held.text + "\n"

@@ -8,8 +8,11 @@ public enum NIAHHeatmap {
         let cellH = max(24, min(48, 360 / max(1, depths.count)))
         let left = 100, top = 56, right = 110, bottom = 64
         let gridW = cellW * lengths.count, gridH = cellH * depths.count
-        let width = max(left + gridW + right, Canvas.textWidth(title, scale: 2) + 40)
-        var c = Canvas(width: width, height: top + gridH + bottom)
+        let axis = "CONTEXT LENGTH (TOKENS)"
+        let lh = max(gridH, 60)
+        // Everything drawn stays inside the canvas (Canvas.fill does not clip regions wholly outside it).
+        let width = max(left + gridW + right, Canvas.textWidth(title, scale: 2) + 40, left + Canvas.textWidth(axis, scale: 2) + 20)
+        var c = Canvas(width: width, height: top + max(gridH, lh) + bottom)
         c.text(title, x: 20, y: 16, scale: 2)
         c.text("DEPTH %", x: 12, y: top - 14)
         for (row, d) in depths.enumerated() {
@@ -33,10 +36,9 @@ public enum NIAHHeatmap {
             let label = String(l)
             c.text(label, x: left + col * cellW + (cellW - Canvas.textWidth(label, scale: 2)) / 2, y: top + gridH + 8, scale: 2)
         }
-        let axis = "CONTEXT LENGTH (TOKENS)"
-        c.text(axis, x: left + (gridW - Canvas.textWidth(axis, scale: 2)) / 2, y: top + gridH + 36, scale: 2)
+        c.text(axis, x: max(8, left + (gridW - Canvas.textWidth(axis, scale: 2)) / 2), y: top + gridH + 36, scale: 2)
         // Colour scale: 1 at the top, 0 at the bottom.
-        let lx = left + gridW + 30, lh = max(gridH, 60)
+        let lx = left + gridW + 30
         for yy in 0..<lh { c.fill(x: lx, y: top + yy, w: 18, h: 1, RGB.redToGreen(1 - Double(yy) / Double(lh - 1))) }
         c.stroke(x: lx, y: top, w: 18, h: lh, .black)
         c.text("SCORE", x: lx - 4, y: top - 14)

@@ -33,16 +33,16 @@ public final class TrialLog {
     public func append<Row: Encodable>(_ row: Row, key: String) throws {
         var data = try encoder.encode(row)
         data.append(0x0A)
-        let h = try FileHandle(forWritingTo: url)
+        let h = try FileHandle(forUpdating: url)
         defer { try? h.close() }
         // A file cut mid-line by a crash gets a newline first so the new row starts on its own line.
         let end = try h.seekToEnd()
         if end > 0 {
             try h.seek(toOffset: end - 1)
-            if h.readData(ofLength: 1) != Data([0x0A]) { _ = try h.seekToEnd(); h.write(Data([0x0A])) }
+            if try h.read(upToCount: 1) != Data([0x0A]) { data.insert(0x0A, at: 0) }
             _ = try h.seekToEnd()
         }
-        h.write(data)
+        try h.write(contentsOf: data)
         try h.synchronize()
         completed.insert(key)
     }
