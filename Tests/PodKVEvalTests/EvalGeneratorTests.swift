@@ -92,7 +92,7 @@ final class EvalGeneratorTests: XCTestCase {
         // Multi-key: the asked key's value is expected, and the distractor values are in the text too.
         let mk = try RulerSample.make(.niahMultiKey, length: 1000, seed: 5, model: model)
         XCTAssertEqual(mk.expected.count, 1)
-        XCTAssertEqual(mk.text.components(separatedBy: "The special magic number for").count - 1, 4 + 2)  // 4 facts + question + prefix
+        XCTAssertEqual(mk.text.components(separatedBy: "The special magic number for").count - 1, 4 + 1)  // 4 facts + the answer prefix
     }
 
     func testPolicyListParsing() throws {

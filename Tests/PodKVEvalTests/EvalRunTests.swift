@@ -10,7 +10,7 @@ final class EvalRunTests: XCTestCase {
         let dir = EvalFixtures.scratchDir()
         let model = EvalFixtures.tinyModel
         let config = NIAHConfig(
-            lengths: [200, 300], depths: [0, 50, 100],
+            lengths: [500, 600], depths: [0, 50, 100],
             policies: try EvalPolicy.parseList(["full,streaming-llm:sink=4,window=32"]), maxAnswerTokens: 4, seed: 3)
         let runner = NIAHRunner(model: model, modelName: "tiny", config: config)
         let url = dir.appendingPathComponent(EvalReport.niahFile)
@@ -59,7 +59,7 @@ final class EvalRunTests: XCTestCase {
     func testBudgetedNIAHReportsBytesAndSkipsWhatCannotFit() throws {
         let dir = EvalFixtures.scratchDir()
         let config = NIAHConfig(
-            lengths: [300], depths: [50], policies: try EvalPolicy.parseList(["full,streaming-llm,pod"]),
+            lengths: [600], depths: [50], policies: try EvalPolicy.parseList(["full,streaming-llm,pod"]),
             budget: .ratio(0.3), maxAnswerTokens: 4)
         let rows = try NIAHRunner(model: EvalFixtures.tinyModel, modelName: "tiny", config: config)
             .run(log: try TrialLog(url: dir.appendingPathComponent(EvalReport.niahFile)))
@@ -97,7 +97,7 @@ final class EvalRunTests: XCTestCase {
 
     func testRulerRunResumes() throws {
         let dir = EvalFixtures.scratchDir()
-        let config = RulerConfig(tasks: [.niahSingleNumber, .variableTracking], lengths: [300], samples: 2,
+        let config = RulerConfig(tasks: [.niahSingleNumber, .variableTracking], lengths: [800], samples: 2,
                                  policies: try EvalPolicy.parseList(["full"]), seed: 2)
         let url = dir.appendingPathComponent(EvalReport.rulerFile)
         let runner = RulerRunner(model: EvalFixtures.tinyModel, modelName: "tiny", config: config)
