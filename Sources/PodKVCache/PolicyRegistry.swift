@@ -56,6 +56,9 @@ public enum KVPolicyRegistry {
         StreamingLLMCache.windowDescriptor,
         StreamingLLMCache.descriptor,
         PoDCache.descriptor,
+        H2OCache.descriptor,
+        SnapKVCache.descriptor,
+        PyramidKVCache.descriptor,
     ]
 
     public static var names: [String] { all.map(\.name) }
