@@ -59,6 +59,7 @@ public enum KVPolicyRegistry {
         H2OCache.descriptor,
         SnapKVCache.descriptor,
         PyramidKVCache.descriptor,
+        PoDSnapKVCache.descriptor,
     ]
 
     public static var names: [String] { all.map(\.name) }
