@@ -102,16 +102,14 @@ enum SelectionReference {
         return Result(output: out, kept: kept)
     }
 
-    /// The positions SnapKV keeps out of `held` (ascending) for KV head `kv`: observation rows vote with
-    /// softmax over the held keys they may see, votes of all but the last `window` are max-pooled
-    /// (centred `kernel`, clipped at the edges) and the `budget - window` best kept (ties: older).
+    /// The positions SnapKV keeps out of `held` (ascending) for KV head `kv`: the first `leading` and last
+    /// `trailing` are protected; observation rows (of `layer`) vote with softmax over the held keys they
+    /// may see, candidates' votes are max-pooled (centred `kernel`, clipped at the edges) and the `keep`
+    /// best kept (ties: older).
     static func snapKVSelect(_ inp: AttentionInputs, layer l: Int, kv: Int, held: [Int], observation: [Int],
-                             budget: Int, window: Int, kernel: Int, type: KVElementType,
-                             protectedLeading: Int = 0, protectedTrailing: Int? = nil) -> [Int] {
+                             keep: Int, leading: Int, trailing: Int, kernel: Int, type: KVElementType) -> [Int] {
         let g = inp.geometry
-        let trailing = protectedTrailing ?? window
-        let keep = budget - (protectedTrailing == nil ? window : protectedLeading + trailing)
-        let candidates = Array(held[protectedLeading..<(held.count - trailing)])
+        let candidates = Array(held[leading..<(held.count - trailing)])
         guard keep < candidates.count else { return held }
         var votes = [Double](repeating: 0, count: candidates.count)
         for t in observation {
@@ -125,7 +123,7 @@ enum SelectionReference {
         let pooled = votes.indices.map { i in votes[max(0, i - half)...min(votes.count - 1, i + half)].max()! }
         let order = pooled.indices.sorted { pooled[$0] != pooled[$1] ? pooled[$0] > pooled[$1] : $0 < $1 }
         let chosen = order.prefix(max(0, keep)).map { candidates[$0] }
-        return (Array(held[0..<protectedLeading]) + chosen + Array(held[(held.count - trailing)...])).sorted()
+        return (Array(held[0..<leading]) + chosen + Array(held[(held.count - trailing)...])).sorted()
     }
 
     /// SnapKV over a chunk plan: multi-row chunks are appended in full (the segment's last `window`
@@ -144,8 +142,8 @@ enum SelectionReference {
                 if n == 1 && pending {
                     let obs = Array(segment.suffix(window))
                     if held.count > budget {
-                        held = snapKVSelect(inp, layer: l, kv: kv, held: held, observation: obs, budget: budget,
-                                            window: window, kernel: kernel, type: type)
+                        held = snapKVSelect(inp, layer: l, kv: kv, held: held, observation: obs, keep: budget - window,
+                                            leading: 0, trailing: window, kernel: kernel, type: type)
                     }
                     pending = false
                 } else if n > 1 {
@@ -159,6 +157,58 @@ enum SelectionReference {
                         let visible = held.filter { $0 <= t }
                         let p = probabilities(inp, layer: l, t: t, head: head, positions: visible, type: type)
                         accumulate(inp, layer: l, t: t, head: head, positions: visible, p: p, type: type, into: &out)
+                    }
+                }
+                start += n
+            }
+            kept.append(held)
+        }
+        return Result(output: out, kept: kept)
+    }
+
+    /// PoD + SnapKV (POD.md §2, §4, §8): per KV head the block's owner layer `a` votes at the first decode
+    /// row after a prefill (sinks and the decode row's window protected, `budget - sink - window` distant
+    /// tokens kept); layer `l` holds the same positions and attends with PoD's masks: proximal tokens with
+    /// its own keys, held distant tokens with the owner's keys (owner's or own query), one softmax.
+    static func podSnapKV(_ inp: AttentionInputs, layer l: Int, chunks: [Int], plan: PoDPlan, budget: Int, sink: Int,
+                          window: Int, observation: Int, kernel: Int, ownerQuery: Bool, type: KVElementType) -> Result {
+        let g = inp.geometry, d = g.headDim
+        var out = [Float](repeating: 0, count: inp.tokens * g.headCount * d)
+        let keys = inp.k.map { roundTrip($0, type) }
+        var kept: [[Int]] = []
+        for kv in 0..<g.kvHeadCount {
+            let a = plan.owners[kv][l]
+            var held: [Int] = []
+            var segment: [Int] = []
+            var pending = false
+            var start = 0
+            for n in chunks {
+                if n == 1 && pending {
+                    let leading = min(sink, held.count)
+                    let trailing = min(window - 1, held.count - leading)
+                    held = snapKVSelect(inp, layer: a, kv: kv, held: held, observation: Array(segment.suffix(observation)),
+                                        keep: budget - sink - window, leading: leading, trailing: trailing, kernel: kernel, type: type)
+                    pending = false
+                } else if n > 1 {
+                    if !pending { segment = [] }
+                    segment += Array(start..<(start + n))
+                    pending = true
+                }
+                for t in start..<(start + n) {
+                    held.append(t)
+                    let visible = held.filter { $0 <= t }
+                    for head in (kv * g.queriesPerKVHead)..<((kv + 1) * g.queriesPerKVHead) {
+                        func dot(_ ql: Int, _ kl: Int, _ j: Int) -> Double {
+                            (0..<d).reduce(0.0) { $0 + Double(inp.q[ql][(t * g.headCount + head) * d + $1]) * Double(keys[kl][(j * g.kvHeadCount + kv) * d + $1]) }
+                        }
+                        let logits = visible.map { j -> Double in
+                            let proximal = j < sink || j >= max(sink, t - window + 1)
+                            return (proximal || a == l ? dot(l, l, j) : dot(ownerQuery ? a : l, a, j)) * Double(g.scale)
+                        }
+                        let m = logits.max()!
+                        let e = logits.map { exp($0 - m) }
+                        let z = e.reduce(0, +)
+                        accumulate(inp, layer: l, t: t, head: head, positions: visible, p: e.map { $0 / z }, type: type, into: &out)
                     }
                 }
                 start += n
