@@ -54,6 +54,8 @@ public final class PoDSnapKVCache: KVCachePolicy {
     private var savedCapacity: [Int]
     private let needsSavedQueries: [Bool]
 
+    /// A cache keeping `budget` tokens per layer and KV head (sink + window + selected distant), with the
+    /// distant keys of each block of `plan` held by its owner only. Settings are validated by the registry.
     public init(
         geometry: KVGeometry, plan: PoDPlan, budget: Int, sink: Int = 16, window: Int = 1024, observation: Int = 32,
         kernel: Int = 7, distantQuery: PoDDistantQuery = .owner, adapter: PoDAdapter? = nil, elementType: KVElementType = .f16

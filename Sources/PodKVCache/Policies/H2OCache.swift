@@ -39,6 +39,8 @@ public final class H2OCache: KVCachePolicy {
     /// [layer][kvHead] (budget) accumulated attention per slot.
     private let scores: [[UnsafeMutablePointer<Float>]]
 
+    /// A cache keeping at most `budget` tokens per layer and KV head: `sink` first tokens, the last `window`,
+    /// heavy hitters for the rest. Settings are validated by the registry (`budget >= sink + window`).
     public init(geometry: KVGeometry, budget: Int, sink: Int = 0, window: Int, elementType: KVElementType = .f16) {
         precondition(sink >= 0 && window >= 1 && budget >= sink + window, "validated by the registry")
         self.geometry = geometry

@@ -47,6 +47,8 @@ public final class SnapKVCache: KVCachePolicy {
     /// token count then (rows held now = rows then + tokens since).
     private var base: [(rows: Int, tokens: Int)]
 
+    /// A cache voting with the last `window` prompt queries, keeping `budgets[layer]` tokens per KV head of
+    /// each layer (every budget >= window; `kernel` odd). Settings are validated by the registry.
     public init(name: String = "snapkv", geometry: KVGeometry, budgets: [Int], window: Int = 32, kernel: Int = 7,
                 elementType: KVElementType = .f16) {
         precondition(budgets.count == geometry.layerCount && budgets.allSatisfy { $0 >= window } && window >= 1

@@ -15,6 +15,7 @@ public final class SelectedRows: KVRows {
     /// (count) token position held by each slot.
     public private(set) var positions: [Int] = []
 
+    /// Empty storage for rows of `rowWidth` values stored as `elementType`; nothing is allocated yet.
     public init(elementType: KVElementType, rowWidth: Int) {
         self.elementType = elementType
         self.rowWidth = rowWidth
@@ -24,7 +25,9 @@ public final class SelectedRows: KVRows {
 
     /// Rows held (slots in use).
     public var count: Int { positions.count }
+    /// Bytes of the current allocation (capacity, not only the rows in use).
     public var allocatedBytes: Int { capacityRows * rowBytes }
+    /// Rows held (same as `count`).
     public var heldRows: Int { positions.count }
 
     /// The stored row of `slot` (not of a token position).
