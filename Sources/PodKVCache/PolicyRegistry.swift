@@ -56,6 +56,10 @@ public enum KVPolicyRegistry {
         StreamingLLMCache.windowDescriptor,
         StreamingLLMCache.descriptor,
         PoDCache.descriptor,
+        H2OCache.descriptor,
+        SnapKVCache.descriptor,
+        PyramidKVCache.descriptor,
+        PoDSnapKVCache.descriptor,
     ]
 
     public static var names: [String] { all.map(\.name) }
