@@ -45,6 +45,16 @@ struct SoftmaxAccumulator {
     }
 
     /// Merges `other` (over a disjoint token set, its own output buffer) into this accumulator.
+    /// Adds a block of `count` logits whose value rows are `values.row(positions(i))`.
+    @inline(__always)
+    mutating func add<V: KVRows>(logits: UnsafeMutablePointer<Float>, count: Int, values: V, positions: (Int) -> Int) {
+        guard count > 0 else { return }
+        withUnsafeTemporaryAllocation(of: UnsafeRawPointer.self, capacity: count) { table in
+            for i in 0..<count { (table.baseAddress! + i).initialize(to: values.row(positions(i))) }
+            add(logits: logits, count: count, valueRows: table.baseAddress!, half: values.elementType == .f16)
+        }
+    }
+
     mutating func merge(_ other: SoftmaxAccumulator) {
         guard other.sumExp > 0 else { return }
         if sumExp == 0 {

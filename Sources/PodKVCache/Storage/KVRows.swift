@@ -18,6 +18,27 @@ public protocol KVRows: AnyObject {
 extension KVRows {
     /// Bytes of one stored row.
     public var rowBytes: Int { rowWidth * elementType.bytesPerValue }
+
+    /// q . row(position), accumulated in fp32 (one row at a time; the block kernels in
+    /// `attendRange` are the fast path, this serves the selection policies' scoring).
+    @inline(__always)
+    func dot(_ q: UnsafePointer<Float>, _ position: Int) -> Float {
+        let r = row(position)
+        switch elementType {
+        case .f16: return VectorOps.dotHalf(q, r.assumingMemoryBound(to: Float16.self), count: rowWidth)
+        case .f32: return VectorOps.dot(q, r.assumingMemoryBound(to: Float.self), count: rowWidth)
+        }
+    }
+
+    /// y += a * row(position).
+    @inline(__always)
+    func accumulate(_ y: UnsafeMutablePointer<Float>, weight a: Float, _ position: Int) {
+        let r = row(position)
+        switch elementType {
+        case .f16: VectorOps.axpyHalf(y, a, r.assumingMemoryBound(to: Float16.self), count: rowWidth)
+        case .f32: VectorOps.axpy(y, a, r.assumingMemoryBound(to: Float.self), count: rowWidth)
+        }
+    }
 }
 
 /// Writes `width` fp32 values into storage of `type` at `dst`.

@@ -29,6 +29,9 @@ struct PolicyFlags: ParsableArguments {
     @Option(name: .long, help: "KV storage type: f16 (default) or f32.")
     var kvType: String?
 
+    @Option(name: .long, help: "Token budget per layer and KV head for h2o, snapkv, pyramidkv, pod+snapkv.")
+    var kvBudget: Int?
+
     /// The spec: `--kv-policy` text with the dedicated flags folded in.
     func spec() throws -> PolicySpec {
         var spec = try PolicySpec(parsing: kvPolicy)
@@ -40,6 +43,7 @@ struct PolicyFlags: ParsableArguments {
         set("distant-query", podDistantQuery)
         set("skip-threshold", podSkipThreshold)
         set("kv-type", kvType)
+        set("budget", kvBudget.map(String.init))
         let descriptor = try KVPolicyRegistry.descriptor(named: spec.name)
         let known = Set(descriptor.options.map(\.key))
         for (key, _) in spec.options where !known.contains(key) {
@@ -54,6 +58,7 @@ struct PolicyFlags: ParsableArguments {
         case "group-size": "pod-group-size"
         case "distant-query": "pod-distant-query"
         case "skip-threshold": "pod-skip-threshold"
+        case "budget": "kv-budget"
         default: key
         }
     }
