@@ -9,6 +9,7 @@ struct PodKVCommand: AsyncParsableCommand {
         subcommands: [
             AskCommand.self, GenerateCommand.self, ChatCommand.self, BenchCommand.self, TokenizeCommand.self, InspectCommand.self,
             PullCommand.self, ModelsCommand.self, PoliciesCommand.self,
+            ServeCommand.self,
         ],
         defaultSubcommand: nil)
 }

@@ -79,6 +79,10 @@ public final class Session: @unchecked Sendable {
         var reason = FinishReason.length
         var decodeStart = t1
         while generated.count < options.maxTokens {
+            if let shouldStop = options.shouldStop, shouldStop() {
+                reason = .cancelled
+                break
+            }
             let next = sampler.sample(logits: logits, history: tokens)
             if options.stopAtEndOfGeneration && tokenizer.isEndOfGeneration(next) {
                 reason = .stop
