@@ -90,10 +90,10 @@ public final class CompletionEngine: @unchecked Sendable {
     ///
     /// The prompt state is stored in the prompt cache right after prefill (a later request with the
     /// same prefix, e.g. the next chat turn, resumes from it), and the final state after generation.
-    func complete(_ job: CompletionJob, cancel: CancellationFlag, onText: (String) -> Void) throws -> CompletionOutcome {
+    func complete(_ job: CompletionJob, cancel: CancellationFlag, onText: @escaping (String) -> Void) throws -> CompletionOutcome {
         let id = metrics.makeRequestID()
         defer { metrics.releaseHeld(id: id) }
-        let (session, key, cached) = try makeSession(spec: job.policy, prompt: job.prompt)
+        let (session, key, _) = try makeSession(spec: job.policy, prompt: job.prompt)
         let policyName = session.cache.name
 
         let t0 = DispatchTime.now()

@@ -27,7 +27,7 @@ struct SlotStore: Sendable {
         }
         try state.save(path: file)
         let size = (try? FileManager.default.attributesOfItem(atPath: file)[.size] as? Int) ?? 0
-        return size ?? 0
+        return size
     }
 
     /// Reads slot `name`; 404 when it was never saved.
