@@ -8,6 +8,12 @@ public struct PromptCacheFileUse: Sendable, Equatable {
     public var computedTokens: Int
     /// Whether the file was (re)written with the new prompt's state.
     public var saved: Bool
+
+    public init(reusedTokens: Int, computedTokens: Int, saved: Bool) {
+        self.reusedTokens = reusedTokens
+        self.computedTokens = computedTokens
+        self.saved = saved
+    }
 }
 
 extension Session {
