@@ -22,7 +22,9 @@ final class ComputeQueue: @unchecked Sendable {
     /// Shared with the worker threads (they must not keep the queue itself alive).
     private final class State: @unchecked Sendable {
         let condition = NSCondition()
-        var waiting: [@Sendable () -> Void] = []
+        /// Each job with what to run once it has left the running count (so that a client that sees its
+        /// answer also sees the thread as free).
+        var waiting: [(job: @Sendable () -> Void, then: (@Sendable () -> Void)?)] = []
         var running = 0
         var stopping = false
 
@@ -34,13 +36,14 @@ final class ComputeQueue: @unchecked Sendable {
                     condition.unlock()
                     return
                 }
-                let job = waiting.removeFirst()
+                let next = waiting.removeFirst()
                 running += 1
                 condition.unlock()
-                job()
+                next.job()
                 condition.lock()
                 running -= 1
                 condition.unlock()
+                next.then?()
             }
         }
     }
@@ -80,26 +83,33 @@ final class ComputeQueue: @unchecked Sendable {
         return state.running
     }
 
-    /// Enqueues `job`; throws when `maxQueue` jobs already wait and no thread is idle.
-    func submit(_ job: @escaping @Sendable () -> Void) throws {
+    /// Enqueues `job`, and `then` to run after it on the same thread once it no longer counts as
+    /// running; throws when `maxQueue` jobs already wait and no thread is idle.
+    func submit(_ job: @escaping @Sendable () -> Void, then: (@Sendable () -> Void)? = nil) throws {
         state.condition.lock()
         defer { state.condition.unlock() }
         let idle = workerCount - state.running
         guard state.waiting.count < maxQueue + idle else {
             throw ComputeQueueError(waiting: state.waiting.count, running: state.running)
         }
-        state.waiting.append(job)
+        state.waiting.append((job, then))
         state.condition.signal()
     }
 
     /// Runs `body` on a compute thread and returns its result to the awaiting task.
     func run<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
         try await withCheckedThrowingContinuation { (c: CheckedContinuation<T, Error>) in
+            let box = ResultBox<T>()
             do {
-                try submit { c.resume(with: Result { try body() }) }
+                try submit({ box.result = Result { try body() } }, then: { c.resume(with: box.result!) })
             } catch {
                 c.resume(throwing: error)
             }
         }
     }
+}
+
+/// Carries a job's result from the job to its `then` closure (same thread, one after the other).
+private final class ResultBox<T>: @unchecked Sendable {
+    var result: Result<T, Error>?
 }

@@ -222,19 +222,15 @@ struct Handlers: Sendable {
         let cancel = CancellationFlag()
         continuation.onTermination = { _ in cancel.cancel() }
         let engine = engine
-        try engine.queue.submit {
-            guard !cancel.isCancelled else {
-                continuation.finish()
-                return
-            }
+        try engine.queue.submit({
+            guard !cancel.isCancelled else { return }
             do {
                 let outcome = try engine.complete(job, cancel: cancel) { continuation.yield(.text($0)) }
                 continuation.yield(.end(outcome))
             } catch {
                 continuation.yield(.failed(APIError.from(error)))
             }
-            continuation.finish()
-        }
+        }, then: { continuation.finish() })
         let body = ResponseBody { writer in
             do {
                 try await writer.write(ByteBuffer(string: format(.start)))

@@ -94,6 +94,7 @@ final class ServerErrorTests: XCTestCase {
             XCTAssertEqual(streamed.status, .serviceUnavailable, "a stream is refused before it starts")
             release.signal()
             release.signal()
+            while engine.queue.running > 0 { try await Task.sleep(nanoseconds: 1_000_000) }
             let after = try await client.post("/v1/completions", #"{"prompt": "b", "max_tokens": 2}"#)
             XCTAssertEqual(after.status, .ok, after.text)
         }
