@@ -34,6 +34,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.0.0"),
     ],
     targets: [
         .target(name: "PodKVKernels", swiftSettings: fastFlags),
@@ -55,10 +56,15 @@ let package = Package(
             ],
             swiftSettings: cpuFlags),
         .target(name: "PodKVEval", dependencies: ["PodKV"], swiftSettings: cpuFlags),
+        // OpenAI-compatible HTTP server: the only target that pulls in networking.
+        .target(
+            name: "PodKVServer",
+            dependencies: ["PodKV", .product(name: "Hummingbird", package: "hummingbird")],
+            swiftSettings: cpuFlags),
         .executableTarget(
             name: "podkv",
             dependencies: [
-                "PodKV", "PodKVEval",
+                "PodKV", "PodKVEval", "PodKVServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -73,5 +79,12 @@ let package = Package(
         .testTarget(name: "PodKVCacheTests", dependencies: ["PodKVTestSupport", "PodKVCache", "PodKV"], swiftSettings: cpuFlags),
         .testTarget(name: "PodKVEvalTests", dependencies: ["PodKVTestSupport", "PodKVEval"], swiftSettings: cpuFlags),
         .testTarget(name: "PodKVTests", dependencies: ["PodKVTestSupport", "PodKV"], swiftSettings: cpuFlags),
+        .testTarget(
+            name: "PodKVServerTests",
+            dependencies: [
+                "PodKVTestSupport", "PodKVServer",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ],
+            swiftSettings: cpuFlags),
     ]
 )

@@ -9,6 +9,9 @@ public struct GenerationOptions: Sendable {
     public var stop: [String]
     /// End at the tokenizer's end-of-generation ids (EOS, `<|im_end|>`, ...).
     public var stopAtEndOfGeneration: Bool
+    /// Polled before every decode step; returning true ends generation with `.cancelled` (a server
+    /// whose client disconnected frees its compute slot this way). Nil: never cancelled.
+    public var shouldStop: (@Sendable () -> Bool)? = nil
 
     public init(maxTokens: Int = 256, sampling: SamplingOptions = .greedy, stop: [String] = [], stopAtEndOfGeneration: Bool = true) {
         self.maxTokens = maxTokens
@@ -26,6 +29,8 @@ public enum FinishReason: String, Sendable, Codable {
     case length
     /// The model's context is full.
     case contextFull = "context_full"
+    /// `GenerationOptions.shouldStop` returned true.
+    case cancelled
 }
 
 /// Timing and memory of one generation call.

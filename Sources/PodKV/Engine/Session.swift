@@ -13,10 +13,10 @@ public final class Session: @unchecked Sendable {
     public let model: LanguageModel
     public let cache: KVCachePolicy
     private let transformer: Transformer
-    /// Tokens whose keys/values the cache holds, in order.
-    public private(set) var tokens: [Int] = []
+    /// Tokens whose keys/values the cache holds, in order. (Set internally by Persistence/ on restore.)
+    public internal(set) var tokens: [Int] = []
     /// Logits after the last token in `tokens` (vocabSize), if known.
-    private var lastLogits: [Float]?
+    var lastLogits: [Float]?
 
     public init(model: LanguageModel, cache: KVCachePolicy) {
         self.model = model
@@ -79,6 +79,10 @@ public final class Session: @unchecked Sendable {
         var reason = FinishReason.length
         var decodeStart = t1
         while generated.count < options.maxTokens {
+            if let shouldStop = options.shouldStop, shouldStop() {
+                reason = .cancelled
+                break
+            }
             let next = sampler.sample(logits: logits, history: tokens)
             if options.stopAtEndOfGeneration && tokenizer.isEndOfGeneration(next) {
                 reason = .stop

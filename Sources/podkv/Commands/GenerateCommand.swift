@@ -29,6 +29,8 @@ struct GenerateCommand: ParsableCommand {
     var json = false
     @Flag(name: .long, help: "Print speed and KV memory to stderr after generating.")
     var stats = false
+    @Option(name: .long, help: "KV state file: resume the prompt's cached prefix from it, then save the prompt's state to it.")
+    var promptCache: String?
 
     func validate() throws {
         if prompt != nil && promptFile != nil { throw ValidationError("give --prompt or --prompt-file, not both") }
@@ -53,6 +55,10 @@ struct GenerateCommand: ParsableCommand {
         }
         if ids.count + samplingFlags.maxTokens > model.config.contextLength {
             throw ValidationError("the prompt has \(ids.count) tokens; with --max-tokens \(samplingFlags.maxTokens) it exceeds the model's context of \(model.config.contextLength)")
+        }
+        if let file = promptCache {
+            let use = try session.prefill(ids, promptCacheFile: file)
+            Terminal.error("prompt cache: \(use.reusedTokens) tokens reused, \(use.computedTokens) computed\(use.saved ? ", saved to \(file)" : "")")
         }
         let result = try session.generate(prompt: ids, options: samplingFlags.generation) { event in
             switch event {
