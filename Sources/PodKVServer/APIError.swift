@@ -64,7 +64,7 @@ public struct APIError: Error, Sendable, CustomStringConvertible {
                 return APIError(status: .internalServerError, type: "server_error", message: why)
             }
         case let e as ComputeQueueError:
-            return APIError(status: .serviceUnavailable, type: "server_busy", message: e.description)
+            return APIError(status: .tooManyRequests, type: "server_busy", message: e.description)
         default:
             return APIError(status: .internalServerError, type: "server_error", message: "\(error)")
         }

@@ -13,7 +13,7 @@ public struct ComputeQueueError: Error, CustomStringConvertible {
 /// Swift's cooperative pool, where a multi-second forward pass would stall every other request's I/O.
 ///
 /// `workerCount` jobs run at once; up to `maxQueue` more wait in FIFO order; beyond that `submit` throws
-/// `ComputeQueueError` (the server answers 503).
+/// `ComputeQueueError` (the server answers 429 Too Many Requests).
 final class ComputeQueue: @unchecked Sendable {
     let workerCount: Int
     let maxQueue: Int

@@ -15,7 +15,7 @@ public struct ServerConfiguration: Sendable {
     public var maxContext: Int?
     /// Requests computed at once, each on its own dedicated thread (>= 1).
     public var parallel: Int
-    /// Requests allowed to wait for a compute thread; more get 503 (>= 0).
+    /// Requests allowed to wait for a compute thread; more get 429 (>= 0).
     public var maxQueue: Int
     /// Bytes of KV states the prompt cache may hold (0 disables it).
     public var promptCacheBytes: Int

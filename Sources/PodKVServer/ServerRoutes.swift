@@ -214,7 +214,7 @@ struct Handlers: Sendable {
         case failed(APIError)
     }
 
-    /// Starts `job` on a compute thread (503 at once if the queue is full) and answers with server-sent
+    /// Starts `job` on a compute thread (429 at once if the queue is full) and answers with server-sent
     /// events: `format`'s chunks, an error event if generation fails, then `data: [DONE]`. A client that
     /// disconnects makes the next write fail; the generation is then cancelled and its thread freed.
     func stream(_ job: CompletionJob, format: @escaping @Sendable (StreamEvent) -> String) throws -> Response {

@@ -75,7 +75,7 @@ final class ServerErrorTests: XCTestCase {
         }
     }
 
-    func testFullQueueIs503AndTheServerRecovers() async throws {
+    func testFullQueueIs429AndTheServerRecovers() async throws {
         let engine = try ServerFixture.engine { $0.parallel = 1; $0.maxQueue = 1 }
         // Occupy the only compute thread and the only queue place with jobs that wait for the test.
         let release = DispatchSemaphore(value: 0)
@@ -85,13 +85,13 @@ final class ServerErrorTests: XCTestCase {
         try engine.queue.submit { release.wait() }
         try await ServerFixture.app(engine).test(.router) { client in
             let busy = try await client.post("/v1/completions", #"{"prompt": "b", "max_tokens": 2}"#)
-            XCTAssertEqual(busy.status, .serviceUnavailable, busy.text)
+            XCTAssertEqual(busy.status, .tooManyRequests, busy.text)
             XCTAssertEqual((busy.json["error"] as? [String: Any])?["type"] as? String, "server_busy")
             let metrics = try await client.get("/metrics")
             XCTAssertTrue(metrics.text.contains("podkv_queue_depth 1\n"), metrics.text)
             XCTAssertTrue(metrics.text.contains("podkv_requests_running 1\n"), metrics.text)
             let streamed = try await client.post("/v1/completions", #"{"prompt": "b", "max_tokens": 2, "stream": true}"#)
-            XCTAssertEqual(streamed.status, .serviceUnavailable, "a stream is refused before it starts")
+            XCTAssertEqual(streamed.status, .tooManyRequests, "a stream is refused before it starts")
             release.signal()
             release.signal()
             while engine.queue.running > 0 { try await Task.sleep(nanoseconds: 1_000_000) }
