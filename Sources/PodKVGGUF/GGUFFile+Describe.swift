@@ -60,7 +60,7 @@ extension GGUFFile {
         switch value {
         case let .string(s):
             let cut = s.count > 60 ? String(s.prefix(60)) + "..." : s
-            return "\"" + cut.replacingNewlines() + "\""
+            return "\"" + cut.escapedForTable() + "\""
         case let .array(elements):
             return list(elements.prefix(8).map(render), total: elements.count)
         case let .float32(v): return "\(v)"
@@ -76,11 +76,13 @@ extension GGUFFile {
 }
 
 extension String {
-    /// Escapes line breaks and tabs so one value stays on one line of a table.
-    fileprivate func replacingNewlines() -> String {
+    /// Escapes quotes, backslashes, line breaks and tabs, so a value reads unambiguously on one line.
+    fileprivate func escapedForTable() -> String {
         var out = ""
         for ch in self {
             switch ch {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
             case "\n": out += "\\n"
             case "\r": out += "\\r"
             case "\t": out += "\\t"
