@@ -58,6 +58,7 @@ public enum GGUFError: Error, CustomStringConvertible, Equatable, Sendable {
     /// Writer: the file could not be written or renamed into place.
     case writeFailed(path: String, reason: String)
 
+    /// One sentence that names the problem and where it is (offset, key or tensor).
     public var description: String {
         switch self {
         case let .cannotOpen(path, reason):

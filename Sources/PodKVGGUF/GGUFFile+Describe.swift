@@ -36,16 +36,17 @@ extension GGUFFile {
     private func summary(of entry: MetadataEntry, maxItems: Int) -> (String, String) {
         switch entry {
         case let .value(value):
+            // Only arrays of arrays are kept as `.value(.array)`; other arrays are `.strings` / `.numbers`.
             if case let .array(elements) = value {
-                let type = "arr[\(elements.first?.valueType.description ?? "?")]"
-                return (type, list(elements.prefix(maxItems).map(render), total: elements.count))
+                return ("arr[arr]", list(elements.prefix(maxItems).map { render($0, maxItems: maxItems) },
+                                         total: elements.count))
             }
-            return (value.valueType.description, render(value))
+            return (value.valueType.description, render(value, maxItems: maxItems))
         case let .strings(strings):
-            return ("arr[str]", list(strings.prefix(maxItems).map { render(.string($0)) }, total: strings.count))
+            return ("arr[str]", list(strings.prefix(maxItems).map { render(.string($0), maxItems: maxItems) }, total: strings.count))
         case let .numbers(type, count, offset):
             let items = (0..<min(count, maxItems)).map {
-                render(readNumber(type, at: offset + $0 * type.minimumSize, in: storage.buffer))
+                render(readNumber(type, at: offset + $0 * type.minimumSize, in: storage.buffer), maxItems: maxItems)
             }
             return ("arr[\(type)]", list(items, total: count))
         }
@@ -56,13 +57,13 @@ extension GGUFFile {
         return "[" + items.joined(separator: ", ") + more + "]"
     }
 
-    private func render(_ value: GGUFValue) -> String {
+    private func render(_ value: GGUFValue, maxItems: Int) -> String {
         switch value {
         case let .string(s):
             let cut = s.count > 60 ? String(s.prefix(60)) + "..." : s
-            return "\"" + cut.replacingNewlines() + "\""
+            return "\"" + cut.escapedForTable() + "\""
         case let .array(elements):
-            return list(elements.prefix(8).map(render), total: elements.count)
+            return list(elements.prefix(maxItems).map { render($0, maxItems: maxItems) }, total: elements.count)
         case let .float32(v): return "\(v)"
         case let .float64(v): return "\(v)"
         case let .bool(v): return "\(v)"
@@ -76,11 +77,13 @@ extension GGUFFile {
 }
 
 extension String {
-    /// Escapes line breaks and tabs so one value stays on one line of a table.
-    fileprivate func replacingNewlines() -> String {
+    /// Escapes quotes, backslashes, line breaks and tabs, so a value reads unambiguously on one line.
+    fileprivate func escapedForTable() -> String {
         var out = ""
         for ch in self {
             switch ch {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
             case "\n": out += "\\n"
             case "\r": out += "\\r"
             case "\t": out += "\\t"

@@ -99,7 +99,7 @@ struct GGUFParser {
 
         reader.context = "the value of '\(key)'"
         let type = try readValueType(key: key)
-        guard type == .array else { return (key, .value(try readScalar(type, key: key))) }
+        guard type == .array else { return (key, .value(try readValue(type, key: key, depth: 0))) }
 
         let elementType = try readValueType(key: key)
         let count = try reader.readCount(minimumItemSize: elementType.minimumSize, what: "array length")
@@ -136,8 +136,8 @@ struct GGUFParser {
         return string
     }
 
-    /// Reads one value of a non-array type.
-    private mutating func readScalar(_ type: GGUFValueType, key: String) throws(GGUFError) -> GGUFValue {
+    /// Reads one value of `type`; `depth` is how many arrays enclose it.
+    private mutating func readValue(_ type: GGUFValueType, key: String, depth: Int) throws(GGUFError) -> GGUFValue {
         switch type {
         case .uint8: .uint8(try reader.read(UInt8.self))
         case .int8: .int8(try reader.read(Int8.self))
@@ -151,7 +151,7 @@ struct GGUFParser {
         case .float64: .float64(try reader.readDouble())
         case .bool: .bool(try reader.read(UInt8.self) != 0)
         case .string: .string(try readString(key: key))
-        case .array: .array(try readArray(key: key, depth: 1))
+        case .array: .array(try readArray(key: key, depth: depth + 1))
         }
     }
 
@@ -168,13 +168,7 @@ struct GGUFParser {
         guard depth <= Self.maxArrayNesting else { throw .nestingTooDeep(key: key, limit: Self.maxArrayNesting) }
         var elements: [GGUFValue] = []
         elements.reserveCapacity(count)
-        for _ in 0..<count {
-            if elementType == .array {
-                elements.append(.array(try readArray(key: key, depth: depth + 1)))
-            } else {
-                elements.append(try readScalar(elementType, key: key))
-            }
-        }
+        for _ in 0..<count { elements.append(try readValue(elementType, key: key, depth: depth)) }
         return elements
     }
 
