@@ -72,7 +72,7 @@ let package = Package(
         // Helpers shared by the test targets: tiny random GGUF models, locating real models and shared data.
         .target(name: "PodKVTestSupport", dependencies: ["PodKV", "PodKVGGUF", "PodKVModel"], swiftSettings: cpuFlags),
         .testTarget(name: "PodKVKernelsTests", dependencies: ["PodKVKernels"], swiftSettings: cpuFlags),
-        .testTarget(name: "PodKVGGUFTests", dependencies: ["PodKVGGUF"], swiftSettings: cpuFlags),
+        .testTarget(name: "PodKVGGUFTests", dependencies: ["PodKVGGUF", "PodKVTestSupport"], swiftSettings: cpuFlags),
         .testTarget(
             name: "PodKVTokenizerTests", dependencies: ["PodKVTestSupport", "PodKVTokenizer", "PodKV"], swiftSettings: cpuFlags),
         .testTarget(name: "PodKVModelTests", dependencies: ["PodKVTestSupport", "PodKVModel", "PodKV"], swiftSettings: cpuFlags),

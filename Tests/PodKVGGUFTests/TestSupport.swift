@@ -1,24 +1,12 @@
 import Foundation
 import XCTest
+import PodKVTestSupport
 
 @testable import PodKVGGUF
 
-/// Where the downloaded real models live: `$PODKV_HOME/models/<name>.gguf`, `PODKV_HOME` defaulting to
-/// `~/.cache/podkv`. Kept in this one helper because the engine's model store will replace it.
+/// Path of a known real model, fetched through the project's model store on first use (never skipped).
 func modelPath(_ name: String) throws -> String {
-    let environment = ProcessInfo.processInfo.environment
-    let home = environment["PODKV_HOME"]
-        ?? (environment["HOME"] ?? NSHomeDirectory()) + "/.cache/podkv"
-    let path = home + "/models/\(name).gguf"
-    guard FileManager.default.fileExists(atPath: path) else {
-        throw ModelMissing(path: path)
-    }
-    return path
-}
-
-struct ModelMissing: Error, CustomStringConvertible {
-    let path: String
-    var description: String { "model file \(path) is missing (set PODKV_HOME to the directory holding models/)" }
+    try TestData.modelPath(name)
 }
 
 /// Asserts that `body` throws exactly `expected`.
