@@ -157,12 +157,23 @@ final class PoolShared: @unchecked Sendable {
             }
             let lower = index * count / chunkCount
             let upper = (index + 1) * count / chunkCount
-            if lower < upper { body!(lower..<upper) }
+            if lower < upper { invoke(lower..<upper) }
+            // `invoke` has returned, so this thread holds no reference to the caller's closure any more
+            // when the caller sees `pending` reach 0 and ends `withoutActuallyEscaping`.
             pending.subtract(1, ordering: .releasing)
         }
     }
 
     /// Body of every worker thread: wait for a new generation, help with it, repeat until shutdown.
+    /// Calls the job's body on one chunk. Not inlined: the copy of the closure taken here is released
+    /// before this returns, never after the chunk is reported done (`withoutActuallyEscaping` in the
+    /// caller traps if the closure outlives the call; an inlined copy could be released late).
+    @inline(never)
+    private func invoke(_ range: Range<Int>) {
+        guard let job = body else { return }
+        job(range)
+    }
+
     func workerLoop() {
         var seen = 0
         while true {
