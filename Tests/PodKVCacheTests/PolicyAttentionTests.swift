@@ -12,35 +12,8 @@ final class PolicyAttentionTests: XCTestCase {
 
     /// Runs the policy over `inputs` in the given chunk sizes; returns [layer] of (T, qDim) outputs.
     func run(_ cache: KVCachePolicy, _ inp: AttentionInputs, chunks: [Int]) -> [[Float]] {
-        let g = inp.geometry
-        let qw = g.headCount * g.headDim, kw = g.kvHeadCount * g.headDim
-        var outs = [[Float]](repeating: [Float](repeating: 0, count: inp.tokens * qw), count: g.layerCount)
-        var start = 0
-        for n in chunks {
-            for l in 0..<g.layerCount {
-                var out = [Float](repeating: .nan, count: n * qw)
-                inp.q[l].withUnsafeBufferPointer { q in
-                    inp.k[l].withUnsafeBufferPointer { k in
-                        inp.v[l].withUnsafeBufferPointer { v in
-                            out.withUnsafeMutableBufferPointer { o in
-                                cache.attend(
-                                    layer: l,
-                                    rows: AttentionRows(
-                                        queries: q.baseAddress! + start * qw, keys: k.baseAddress! + start * kw,
-                                        values: v.baseAddress! + start * kw, output: o.baseAddress!, count: n,
-                                        startPosition: start),
-                                    pool: pool)
-                            }
-                        }
-                    }
-                }
-                outs[l].replaceSubrange(start * qw..<(start + n) * qw, with: out)
-            }
-            cache.advance(by: n)
-            start += n
-        }
-        XCTAssertEqual(start, inp.tokens)
-        return outs
+        XCTAssertEqual(chunks.reduce(0, +), inp.tokens, "chunks must cover every token")
+        return runPolicy(cache, inp, chunks: chunks, pool: pool)
     }
 
     func assertClose(_ a: [Float], _ b: [Float], tol: Float = 2e-4, _ message: String, file: StaticString = #filePath, line: UInt = #line) {
