@@ -133,32 +133,16 @@ extension PoDCache {
         reference: "arXiv 2412.02252",
         options: [
             .sink(16), .window(1024),
-            PolicyOption("group-size", "2", "uniform contiguous layer groups of this size (>= 1; 1 = full cache)"),
-            PolicyOption("plan", "", "PoD plan file from `podkv calibrate` (instead of group-size)"),
-            PolicyOption("distant-query", "owner", "own: q_l . K_owner; owner: reuse the owner's distant scores (default unless an adapter is loaded)"),
+            .podGroupSize, .podPlan, .podDistantQuery, .podAdapter,
             PolicyOption("skip-threshold", "off", "skip the distant part when Z_P/(Z_P+Z_D) >= tau, tau in (0, 1]"),
             .kvType,
         ]
     ) { opts, geometry, context in
         let (sink, window) = try opts.sinkWindow(sink: 16, window: 1024, geometry: geometry)
-        let plan: PoDPlan
-        if let path = opts.string("plan") {
-            if opts.string("group-size") != nil {
-                throw PolicyError.invalidCombination(policy: "pod", why: "give either plan or group-size, not both")
-            }
-            plan = try PoDPlan.load(path: path)
-            try plan.validate(for: context.model)
-        } else {
-            let size = try opts.int("group-size", default: 2, in: 1...geometry.layerCount)
-            plan = try PoDPlan.uniform(groupSize: size, model: context.model)
-        }
-        let mode = try opts.choice("distant-query", default: context.adapter == nil ? PoDDistantQuery.owner : .own)
-        if mode == .own, context.adapter == nil {
-            context.warn("pod: distant-query=own without an adapter scores distant tokens with keys from another layer's projection; quality drops sharply on small models (POD.md §4)")
-        }
+        let pod = try PoDPolicySetup(policy: "pod", options: opts, geometry: geometry, context: context, sink: sink, window: window)
         let tau = try opts.optionalFloat("skip-threshold", in: 0...1, openLower: true)
         return PoDCache(
-            geometry: geometry, plan: plan, sink: sink, window: window, distantQuery: mode, skipThreshold: tau,
-            adapter: context.adapter, elementType: try opts.kvType())
+            geometry: geometry, plan: pod.plan, sink: sink, window: window, distantQuery: pod.mode, skipThreshold: tau,
+            adapter: pod.adapter, elementType: try opts.kvType())
     }
 }

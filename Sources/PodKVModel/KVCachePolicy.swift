@@ -41,11 +41,18 @@ public struct AttentionRows: @unchecked Sendable {
     public var output: UnsafeMutablePointer<Float>
     public var count: Int
     public var startPosition: Int
+    /// (count, inputWidth) the layer's normalised input rows (what the q/k/v projections read), when the
+    /// caller provides them (the transformer does; a PoD adapter may read them).
+    public var inputs: UnsafePointer<Float>?
+    public var inputWidth: Int
 
     public init(
         queries: UnsafePointer<Float>, keys: UnsafePointer<Float>, values: UnsafePointer<Float>,
-        output: UnsafeMutablePointer<Float>, count: Int, startPosition: Int
+        output: UnsafeMutablePointer<Float>, count: Int, startPosition: Int,
+        inputs: UnsafePointer<Float>? = nil, inputWidth: Int = 0
     ) {
+        self.inputs = inputs
+        self.inputWidth = inputWidth
         self.queries = queries
         self.keys = keys
         self.values = values

@@ -176,7 +176,8 @@ public final class Transformer: @unchecked Sendable {
                 }
                 cache.attend(
                     layer: l,
-                    rows: AttentionRows(queries: q, keys: k, values: v, output: att, count: n, startPosition: start),
+                    rows: AttentionRows(queries: q, keys: k, values: v, output: att, count: n, startPosition: start,
+                                         inputs: h, inputWidth: d),
                     pool: pool)
                 project(.o, w.wo, att, batch: n, proj, pool: pool)
                 VectorOps.add(x, proj, count: n * d)

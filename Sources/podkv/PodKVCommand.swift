@@ -9,7 +9,7 @@ struct PodKVCommand: AsyncParsableCommand {
         subcommands: [
             AskCommand.self, GenerateCommand.self, ChatCommand.self, BenchCommand.self, TokenizeCommand.self, InspectCommand.self,
             PullCommand.self, ModelsCommand.self, PoliciesCommand.self,
-            CalibrateCommand.self, EvalCommand.self, ServeCommand.self,
+            CalibrateCommand.self, AdaptCommand.self, EvalCommand.self, ServeCommand.self,
         ],
         defaultSubcommand: nil)
 }

@@ -55,6 +55,11 @@ struct SoftmaxAccumulator {
         }
     }
 
+    /// Adds `offset` to every logit seen so far (a constant shift of one partial's weight in a merge).
+    mutating func shiftLogits(by offset: Float) {
+        if sumExp > 0 { maxLogit += offset }
+    }
+
     mutating func merge(_ other: SoftmaxAccumulator) {
         guard other.sumExp > 0 else { return }
         if sumExp == 0 {

@@ -39,6 +39,7 @@ public final class PoDCache: KVCachePolicy {
     private var savedQueries: [UnsafeMutablePointer<Float>?]
     private var savedCapacity: [Int]
     private let needsSavedQueries: [Bool]
+    private let rule: DistantQueryRule
 
     /// Counters for tests and stats: distant parts computed and skipped by the threshold.
     public private(set) var distantSkipped = 0
@@ -70,9 +71,10 @@ public final class PoDCache: KVCachePolicy {
         }
         values = (0..<L).map { _ in (0..<H).map { _ in PagedRows(elementType: elementType, rowWidth: d) } }
         chunkKeys = (0..<H).map { _ in ChunkRows(elementType: elementType, rowWidth: d) }
-        needsSavedQueries = (0..<L).map { l in
-            distantQuery == .owner && (0..<H).contains { h in plan.owners[h].enumerated().contains { $0.element == l && $0.offset != l } }
-        }
+        let rule = DistantQueryRule(mode: distantQuery, adapter: adapter)
+        self.rule = rule
+        let shared = plan.ownsSharedBlock(layerCount: L)
+        needsSavedQueries = (0..<L).map { l in rule.needsOwnerQueries && shared[l] }
         savedQueries = Array(repeating: nil, count: L)
         savedCapacity = Array(repeating: 0, count: L)
     }
@@ -133,19 +135,12 @@ public final class PoDCache: KVCachePolicy {
                 // Distant part, the owner's keys, the layer's own values.
                 let distant = span(ns, p - nr + 1)
                 guard !distant.isEmpty else { return }
-                var dq = q
-                switch self.distantQuery {
-                case .owner:
-                    dq = UnsafePointer(saved[a]! + i * qStride + head * g.headDim)
-                case .own:
-                    if let adapter = self.adapter {
-                        adapter.distantQuery(layer: l, head: head, query: q, into: spare + g.headDim)
-                        dq = UnsafePointer(spare + g.headDim)
-                    }
-                }
+                let (dq, bias) = self.rule.resolve(
+                    layer: l, head: head, row: i, rows: rows, geometry: g, ownerQueries: saved[a], spare: spare + g.headDim)
                 var far = SoftmaxAccumulator(out: spare, width: g.headDim)
                 attendRange(dq, scale: g.scale, keys: self.ownerKeys[a][kv]!, values: layerValues[kv], positions: distant,
                             into: &far, scratch: scratch)
+                far.shiftLogits(by: bias)
                 if let tau = self.skipThreshold {
                     // Gate g = Z_P / (Z_P + Z_D) = 1 / (1 + exp(lse_D - lse_P)).
                     let gate = 1 / (1 + expf(far.logSumExp - acc.logSumExp))

@@ -53,6 +53,7 @@ public final class PoDSnapKVCache: KVCachePolicy {
     private var savedQueries: [UnsafeMutablePointer<Float>?]
     private var savedCapacity: [Int]
     private let needsSavedQueries: [Bool]
+    private let rule: DistantQueryRule
 
     /// A cache keeping `budget` tokens per layer and KV head (sink + window + selected distant), with the
     /// distant keys of each block of `plan` held by its owner only. Settings are validated by the registry.
@@ -87,9 +88,10 @@ public final class PoDSnapKVCache: KVCachePolicy {
         pending = Array(repeating: false, count: L)
         selection = Array(repeating: Array(repeating: nil, count: H), count: L)
         base = Array(repeating: (0, 0), count: L)
-        needsSavedQueries = (0..<L).map { l in
-            distantQuery == .owner && (0..<H).contains { h in plan.owners[h].enumerated().contains { $0.element == l && $0.offset != l } }
-        }
+        let rule = DistantQueryRule(mode: distantQuery, adapter: adapter)
+        self.rule = rule
+        let shared = plan.ownsSharedBlock(layerCount: L)
+        needsSavedQueries = (0..<L).map { l in rule.needsOwnerQueries && shared[l] }
         savedQueries = Array(repeating: nil, count: L)
         savedCapacity = Array(repeating: 0, count: L)
     }
@@ -152,19 +154,12 @@ public final class PoDSnapKVCache: KVCachePolicy {
             let distant = span(sinkEnd, visible - max(0, recent))
             guard !distant.isEmpty else { return }
             let a = owners[kv][l]
-            var dq = q
-            switch self.distantQuery {
-            case .owner:
-                dq = UnsafePointer(saved[a]! + i * qStride + head * g.headDim)
-            case .own:
-                if let adapter = self.adapter {
-                    adapter.distantQuery(layer: l, head: head, query: q, into: spare + g.headDim)
-                    dq = UnsafePointer(spare + g.headDim)
-                }
-            }
+            let (dq, bias) = self.rule.resolve(
+                layer: l, head: head, row: i, rows: rows, geometry: g, ownerQueries: saved[a], spare: spare + g.headDim)
             var far = SoftmaxAccumulator(out: spare, width: g.headDim)
             attendRange(dq, scale: g.scale, keys: self.ownerKeys[a][kv]!, values: layerValues[kv], positions: distant,
                         into: &far, scratch: scratch)
+            far.shiftLogits(by: bias)
             acc.merge(far)
         }
         for i in 0..<n {
@@ -297,32 +292,18 @@ extension PoDSnapKVCache {
             .budget("sink+2*window", "tokens kept per layer and KV head: sink + window + selected distant (>= sink + window)"),
             .sink(16), .window(1024),
             PolicyOption("group-size", "2", "uniform contiguous layer groups of this size (>= 1)"),
-            PolicyOption("plan", "", "PoD plan file from `podkv calibrate` (instead of group-size)"),
-            PolicyOption("distant-query", "owner", "own: q_l . K_owner; owner: reuse the owner's query (default unless an adapter is loaded)"),
+            .podPlan, .podDistantQuery, .podAdapter,
             PolicyOption("observation", "32", "SnapKV observation window: last prompt queries that vote (>= 1)"),
             .poolKernel, .kvType,
         ]
     ) { opts, geometry, context in
         let (sink, window) = try opts.sinkWindow(sink: 16, window: 1024, geometry: geometry)
-        let plan: PoDPlan
-        if let path = opts.string("plan") {
-            if opts.string("group-size") != nil {
-                throw PolicyError.invalidCombination(policy: "pod+snapkv", why: "give either plan or group-size, not both")
-            }
-            plan = try PoDPlan.load(path: path)
-            try plan.validate(for: context.model)
-        } else {
-            plan = try PoDPlan.uniform(groupSize: try opts.int("group-size", default: 2, in: 1...geometry.layerCount), model: context.model)
-        }
-        let mode = try opts.choice("distant-query", default: context.adapter == nil ? PoDDistantQuery.owner : .own)
-        if mode == .own, context.adapter == nil {
-            context.warn("pod+snapkv: distant-query=own without an adapter scores distant tokens with keys from another layer's projection (POD.md §4)")
-        }
+        let pod = try PoDPolicySetup(policy: "pod+snapkv", options: opts, geometry: geometry, context: context, sink: sink, window: window)
         let budget = try opts.explicitBudget(minimum: sink + window, why: "sink + window tokens are always kept", geometry: geometry)
             ?? max(sink + window, min(sink + 2 * window, geometry.contextLength))
         return PoDSnapKVCache(
-            geometry: geometry, plan: plan, budget: budget, sink: sink, window: window,
+            geometry: geometry, plan: pod.plan, budget: budget, sink: sink, window: window,
             observation: try opts.int("observation", default: 32, in: 1...geometry.contextLength),
-            kernel: try opts.poolKernel(), distantQuery: mode, adapter: context.adapter, elementType: try opts.kvType())
+            kernel: try opts.poolKernel(), distantQuery: pod.mode, adapter: pod.adapter, elementType: try opts.kvType())
     }
 }

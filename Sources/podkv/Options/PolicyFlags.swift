@@ -23,6 +23,9 @@ struct PolicyFlags: ParsableArguments {
     @Option(name: .long, help: "PoD distant query: own or owner (default owner unless an adapter is loaded).")
     var podDistantQuery: String?
 
+    @Option(name: .long, help: "PoD adapter file from `podkv adapt` (made for this model and plan).")
+    var podAdapter: String?
+
     @Option(name: .long, help: "PoD: skip the distant part when the proximal share of attention >= this (0, 1].")
     var podSkipThreshold: String?
 
@@ -42,6 +45,7 @@ struct PolicyFlags: ParsableArguments {
         set("group-size", podGroupSize.map(String.init))
         set("distant-query", podDistantQuery)
         set("skip-threshold", podSkipThreshold)
+        set("adapter", podAdapter)
         set("kv-type", kvType)
         set("budget", kvBudget.map(String.init))
         let descriptor = try KVPolicyRegistry.descriptor(named: spec.name)
@@ -58,6 +62,7 @@ struct PolicyFlags: ParsableArguments {
         case "group-size": "pod-group-size"
         case "distant-query": "pod-distant-query"
         case "skip-threshold": "pod-skip-threshold"
+        case "adapter": "pod-adapter"
         case "budget": "kv-budget"
         default: key
         }
