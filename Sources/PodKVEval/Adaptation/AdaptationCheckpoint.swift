@@ -37,11 +37,7 @@ struct AdaptationCheckpoint {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
             let temporary = path + ".tmp"
             try JSONEncoder().encode(state).write(to: URL(fileURLWithPath: temporary))
-            if FileManager.default.fileExists(atPath: path) {
-                _ = try FileManager.default.replaceItemAt(URL(fileURLWithPath: path), withItemAt: URL(fileURLWithPath: temporary))
-            } else {
-                try FileManager.default.moveItem(atPath: temporary, toPath: path)
-            }
+            guard rename(temporary, path) == 0 else { throw AdaptationError.checkpoint("cannot rename \(temporary) to \(path) (errno \(errno))") }
         } catch {
             throw AdaptationError.checkpoint("cannot write \(path): \(error.localizedDescription)")
         }

@@ -80,8 +80,9 @@ extension PoDQueryAdapter {
         let temporary = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())")
         do {
             try Data(out).write(to: temporary)
-            if FileManager.default.fileExists(atPath: path) { _ = try FileManager.default.replaceItemAt(url, withItemAt: temporary) }
-            else { try FileManager.default.moveItem(at: temporary, to: url) }
+            guard rename(temporary.path, path) == 0 else {
+                throw PoDAdapterError.unreadable(path: path, why: "cannot rename the temporary file into place (errno \(errno))")
+            }
         } catch {
             try? FileManager.default.removeItem(at: temporary)
             throw PoDAdapterError.unreadable(path: path, why: "cannot write: \(error.localizedDescription)")
