@@ -142,7 +142,7 @@ public final class AdaptationTrainer {
 
         // 3. Starting point; the training-free losses for the record.
         var baselines: [String: Double] = [:]
-        let ownerStart = Self.ownerStart(weights)
+        let ownerStart = PoDAdapterWeights.ownerMode(plan: plan, layout: layout)
         if let v = relativeLoss(held, weights) { baselines["own"] = v }
         if let v = relativeLoss(held, ownerStart) { baselines["owner"] = v }
         switch s.method == .closedForm ? .closedForm : s.start {
@@ -235,21 +235,6 @@ public final class AdaptationTrainer {
         return AdaptationResult(
             adapter: PoDQueryAdapter(info: info, weights: weights), curve: curve, baselines: baselines,
             trainingTokens: trainingTokens, seconds: seconds)
-    }
-
-    /// Owner mode as adapter weights: own scale 0, owner scale 1.
-    static func ownerStart(_ w: PoDAdapterWeights) -> PoDAdapterWeights {
-        var out = w
-        let lay = w.layout
-        for l in w.adaptedLayers {
-            for h in 0..<lay.headCount where w.adapted[l][h] {
-                for j in 0..<(lay.headDim / 2) {
-                    out.layers[l][lay.ownScale + h * lay.headDim + 2 * j] = 0
-                    out.layers[l][lay.ownerScale + h * lay.headDim + 2 * j] = 1
-                }
-            }
-        }
-        return out
     }
 
     /// Linear warm-up over 10 steps, then cosine decay to 10% of `base`.

@@ -64,6 +64,20 @@ public struct PoDAdapterWeights: Sendable, Equatable {
         return PoDAdapterWeights(layout: layout, layers: Array(repeating: layout.identity(), count: layerCount), adapted: adapted)
     }
 
+    /// Weights that reproduce training-free owner mode: own scale 0, owner scale 1 on every adapted head.
+    public static func ownerMode(plan: PoDPlan, layout: PoDAdapterLayout) -> PoDAdapterWeights {
+        var w = identity(plan: plan, layout: layout)
+        for l in w.adaptedLayers {
+            for h in 0..<layout.headCount where w.adapted[l][h] {
+                for j in 0..<(layout.headDim / 2) {
+                    w.layers[l][layout.ownScale + h * layout.headDim + 2 * j] = 0
+                    w.layers[l][layout.ownerScale + h * layout.headDim + 2 * j] = 1
+                }
+            }
+        }
+        return w
+    }
+
     /// Layers with at least one adapted head.
     public var adaptedLayers: [Int] { adapted.indices.filter { adapted[$0].contains(true) } }
 
