@@ -92,8 +92,12 @@ public struct KVMemoryReport: Sendable, Equatable, Codable {
     public var formulaBytes: Int
     /// Bytes a full cache of the same element type would allocate for `tokenCount` tokens (formula).
     public var fullCacheBytes: Int
+    /// Bytes of extra parameters the policy keeps besides the cache (a PoD adapter), nil when none.
+    public var parameterBytes: Int?
 
-    public init(policy: String, tokenCount: Int, layers: [KVLayerMemory], formulaBytes: Int, fullCacheBytes: Int) {
+    public init(policy: String, tokenCount: Int, layers: [KVLayerMemory], formulaBytes: Int, fullCacheBytes: Int,
+                parameterBytes: Int? = nil) {
+        self.parameterBytes = parameterBytes
         self.policy = policy
         self.tokenCount = tokenCount
         self.layers = layers

@@ -190,7 +190,7 @@ public final class PoDCache: KVCachePolicy {
         return KVMemoryReport(
             policy: name, tokenCount: tokenCount, layers: layers,
             formulaBytes: PoDCache.formulaRows(geometry: g, plan: plan, sink: sinkCount, window: windowCount, tokens: tokenCount) * rowBytes,
-            fullCacheBytes: fullCacheBytes(g, tokens: tokenCount, rowBytes: rowBytes))
+            fullCacheBytes: fullCacheBytes(g, tokens: tokenCount, rowBytes: rowBytes), parameterBytes: adapter?.parameterBytes)
     }
 
     /// Rows held by PoD for `tokens` tokens (POD.md §6): values L*H*n; keys sum_h B_h*n + (L - B_h)*min(n, n_p).

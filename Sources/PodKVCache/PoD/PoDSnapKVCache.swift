@@ -244,7 +244,7 @@ public final class PoDSnapKVCache: KVCachePolicy {
         }
         return KVMemoryReport(
             policy: name, tokenCount: tokenCount, layers: layers, formulaBytes: formulaRows * rowBytes,
-            fullCacheBytes: fullCacheBytes(g, tokens: tokenCount, rowBytes: rowBytes))
+            fullCacheBytes: fullCacheBytes(g, tokens: tokenCount, rowBytes: rowBytes), parameterBytes: adapter?.parameterBytes)
     }
 
     public func reset() {

@@ -96,6 +96,7 @@ public struct NIAHRunner {
                         row.kvBytes = a.kv.allocatedBytes
                         row.kvFormulaBytes = a.kv.formulaBytes
                         row.kvFullBytes = a.kv.fullCacheBytes
+                        row.adapterBytes = a.kv.parameterBytes
                         row.generatedTokens = a.generatedTokens
                         row.prefillSeconds = a.prefillSeconds
                         row.decodeSeconds = a.decodeSeconds

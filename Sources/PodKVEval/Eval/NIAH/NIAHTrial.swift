@@ -29,6 +29,8 @@ public struct NIAHTrial: Sendable, Codable, Equatable {
     public var kvFormulaBytes: Int?
     /// Bytes of an f16-or-same-type full cache holding the same tokens.
     public var kvFullBytes: Int?
+    /// Bytes of a PoD adapter's parameters held besides the cache, nil when none.
+    public var adapterBytes: Int?
     public var budgetBytes: Int?
     public var generatedTokens: Int?
     public var prefillSeconds: Double?
@@ -41,7 +43,7 @@ public struct NIAHTrial: Sendable, Codable, Equatable {
         case trialKey = "trial_key", model, policy, policySpec = "policy_spec", length, depth
         case measuredDepth = "measured_depth", needlePosition = "needle_position", promptTokens = "prompt_tokens"
         case seed, expected, answer, score, exact, rougeL = "rouge_l", kvBytes = "kv_bytes"
-        case kvFormulaBytes = "kv_formula_bytes", kvFullBytes = "kv_full_bytes", budgetBytes = "budget_bytes"
+        case kvFormulaBytes = "kv_formula_bytes", kvFullBytes = "kv_full_bytes", adapterBytes = "adapter_bytes", budgetBytes = "budget_bytes"
         case generatedTokens = "generated_tokens", prefillSeconds = "prefill_seconds", decodeSeconds = "decode_seconds"
         case prefillTokensPerSecond = "prefill_tokens_per_second", note
     }

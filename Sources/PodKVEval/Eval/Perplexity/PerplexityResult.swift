@@ -25,6 +25,8 @@ public struct PerplexityResult: Sendable, Codable, Equatable {
     public var kvFormulaBytes: Int
     public var kvFullBytes: Int
     public var budgetBytes: Int?
+    /// Bytes of a PoD adapter's parameters held besides the cache, nil when none.
+    public var adapterBytes: Int?
     public var seconds: Double
     public var note: String?
 
@@ -32,6 +34,6 @@ public struct PerplexityResult: Sendable, Codable, Equatable {
         case trialKey = "trial_key", model, policy, policySpec = "policy_spec", texts, context
         case tokensScored = "tokens_scored", ppl, nllMean = "nll_mean", kl, klMedian = "kl_median", klP99 = "kl_p99"
         case klMax = "kl_max", top1Agreement = "top1_agreement", kvBytes = "kv_bytes", kvFormulaBytes = "kv_formula_bytes"
-        case kvFullBytes = "kv_full_bytes", budgetBytes = "budget_bytes", seconds, note
+        case kvFullBytes = "kv_full_bytes", budgetBytes = "budget_bytes", adapterBytes = "adapter_bytes", seconds, note
     }
 }

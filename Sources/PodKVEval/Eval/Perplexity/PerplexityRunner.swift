@@ -132,7 +132,7 @@ public struct PerplexityRunner {
                 klP99: Self.quantile(kl, 0.99), klMax: kl.last ?? 0,
                 top1Agreement: t.nll.isEmpty ? 0 : Double(t.agree) / Double(t.nll.count),
                 kvBytes: t.kv?.allocatedBytes ?? 0, kvFormulaBytes: t.kv?.formulaBytes ?? 0, kvFullBytes: t.kv?.fullCacheBytes ?? 0,
-                budgetBytes: plan.budgetBytes, seconds: t.seconds, note: plan.note)
+                budgetBytes: plan.budgetBytes, adapterBytes: t.kv?.parameterBytes, seconds: t.seconds, note: plan.note)
         }
     }
 
