@@ -2,12 +2,14 @@ import Foundation
 import PodKVModel
 
 /// The adapter file: the 8-byte magic "PODKVADP", a little-endian UInt32 version, a UInt32 header length,
-/// the JSON `Info`, then every layer's `layout.count` little-endian fp32 parameters, layer by layer, then
-/// the adapted-head mask as one byte per (layer, query head). Written to a temporary file and renamed, so a
+/// the JSON `Info`, the adapted-head mask as one byte per (layer, query head), then `layout.count`
+/// little-endian fp32 parameters for each layer with an adapted head, in layer order (other layers hold
+/// the identity and are not stored). Version 1 files (every layer's parameters first, the mask last) are
+/// still read. Written to a temporary file and renamed, so a
 /// crash never leaves a half-written adapter under the final name.
 extension PoDQueryAdapter {
     public static let fileMagic = Array("PODKVADP".utf8)
-    public static let fileVersion = 1
+    public static let fileVersion = 2
 
     /// Loads and checks an adapter file (structure only; `validate` checks it against a model and plan).
     public static func load(path: String) throws -> PoDQueryAdapter {
@@ -23,7 +25,7 @@ extension PoDQueryAdapter {
             throw PoDAdapterError.malformed(path: path, why: "missing the PODKVADP magic (not an adapter file)")
         }
         let version = u32(8)
-        guard version == fileVersion else { throw PoDAdapterError.unsupportedVersion(path: path, version: version) }
+        guard version == 1 || version == fileVersion else { throw PoDAdapterError.unsupportedVersion(path: path, version: version) }
         let headerLength = u32(12)
         guard 16 + headerLength <= bytes.count else {
             throw PoDAdapterError.malformed(path: path, why: "truncated header (\(headerLength) bytes announced, \(bytes.count - 16) present)")
@@ -39,26 +41,35 @@ extension PoDQueryAdapter {
               info.owners.allSatisfy({ $0.count == layerCount }) else {
             throw PoDAdapterError.malformed(path: path, why: "header shapes disagree with its model (\(info.model))")
         }
-        let floats = layerCount * lay.count
-        let expected = 16 + headerLength + floats * 4 + layerCount * lay.headCount
-        guard bytes.count == expected else {
-            throw PoDAdapterError.malformed(path: path, why: "\(bytes.count) bytes, expected \(expected) for \(layerCount) layers of \(lay.count) parameters")
-        }
-        var offset = 16 + headerLength
-        var layers = [[Float]]()
-        for _ in 0..<layerCount {
-            var row = [Float](repeating: 0, count: lay.count)
-            for i in 0..<lay.count {
-                let v = Float(bitPattern: UInt32(u32(offset)))
-                guard v.isFinite else { throw PoDAdapterError.malformed(path: path, why: "a parameter is not finite") }
-                row[i] = v
-                offset += 4
-            }
-            layers.append(row)
+        // Version 1 put every layer's parameters before the mask.
+        var offset = 16 + headerLength + (version == 1 ? layerCount * lay.count * 4 : 0)
+        guard bytes.count >= offset + layerCount * lay.headCount else {
+            throw PoDAdapterError.malformed(path: path, why: "\(bytes.count) bytes, truncated before the end of the adapted-head mask")
         }
         var adapted = [[Bool]]()
         for _ in 0..<layerCount {
             adapted.append((0..<lay.headCount).map { _ in defer { offset += 1 }; return bytes[offset] != 0 })
+        }
+        let stored = version == 1 ? layerCount : adapted.filter { $0.contains(true) }.count
+        let expected = version == 1 ? offset : offset + stored * lay.count * 4
+        guard bytes.count == expected else {
+            throw PoDAdapterError.malformed(path: path, why: "\(bytes.count) bytes, expected \(expected) for \(stored) adapted layers of \(lay.count) parameters")
+        }
+        if version == 1 { offset = 16 + headerLength }
+        var layers = [[Float]]()
+        for l in 0..<layerCount {
+            guard version == 1 || adapted[l].contains(true) else {
+                layers.append(lay.identity())
+                continue
+            }
+            var row = [Float](repeating: 0, count: lay.count)
+            for i in 0..<lay.count {
+                let v = Float(bitPattern: UInt32(u32(offset)))
+                guard v.isFinite else { throw PoDAdapterError.malformed(path: path, why: "a parameter of layer \(l) is not finite") }
+                row[i] = v
+                offset += 4
+            }
+            layers.append(row)
         }
         return PoDQueryAdapter(info: info, weights: PoDAdapterWeights(layout: lay, layers: layers, adapted: adapted))
     }
@@ -74,8 +85,8 @@ extension PoDQueryAdapter {
         put32(UInt32(header.count))
         out += header
         out.reserveCapacity(out.count + weights.layers.count * (info.layout.count * 4 + info.layout.headCount))
-        for row in weights.layers { for v in row { put32(v.bitPattern) } }
         for row in weights.adapted { for a in row { out.append(a ? 1 : 0) } }
+        for (row, mask) in zip(weights.layers, weights.adapted) where mask.contains(true) { for v in row { put32(v.bitPattern) } }
         let url = URL(fileURLWithPath: path)
         let temporary = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())")
         do {
