@@ -34,6 +34,10 @@ public struct AdaptationSettings: Sendable, Codable, Equatable {
     public var rank = 8
     /// Whether the owner's query may be mixed in (needs the cache to keep owner queries).
     public var useOwnerQuery = true
+    /// Fraction of each training window (its end) replaced by a copy of an earlier, distant span, with half
+    /// the query rows sampled there: rows that must find their continuation far back (induction-style
+    /// retrieval), which plain text rarely asks of distant attention. 0 = plain text.
+    public var copyFraction = 0.0
     public var steps = 300
     /// Query rows per layer per step (every adapted head of each row is an item).
     public var batchQueries = 24
@@ -57,6 +61,9 @@ public struct AdaptationSettings: Sendable, Codable, Equatable {
         try check(queriesPerSample >= 1, "queries per sample must be >= 1, got \(queriesPerSample)")
         try check(rank >= 0 && rank <= 256, "rank must be in 0...256, got \(rank)")
         try check(steps >= 0, "steps must be >= 0, got \(steps)")
+        try check(copyFraction >= 0 && copyFraction <= 0.4, "copy fraction must be in [0, 0.4], got \(copyFraction)")
+        try check(copyFraction == 0 || Int(copyFraction * Double(sampleTokens)) * 2 + window + sink < sampleTokens,
+                  "copy fraction \(copyFraction) leaves no distant source span in a \(sampleTokens)-token window")
         try check(batchQueries >= 1, "batch must be >= 1 query row, got \(batchQueries)")
         try check(learningRate > 0 && learningRate.isFinite && learningRate < 1, "learning rate must be in (0, 1), got \(learningRate)")
         try check(checkpointEvery >= 1 && validateEvery >= 1, "checkpoint/validation intervals must be >= 1")

@@ -82,13 +82,22 @@ public final class AdaptationTrainer {
             bos: model.tokenizer.addBOS ? model.tokenizer.bosID : nil) { model.tokenizer.encode($0, parseSpecial: false) }
         var rng = Xoshiro256StarStar(seed: s.seed)
         var recorded: [RecordedSample] = []
-        for (index, tokens) in windows.enumerated() {
+        for (index, text) in windows.enumerated() {
+            var tokens = text
             let first = s.sink + s.window
-            var candidates = Array(first..<tokens.count)
-            for i in 0..<min(s.queriesPerSample, candidates.count) {
-                candidates.swapAt(i, i + Int(rng.next() % UInt64(candidates.count - i)))
+            let copied = Int(s.copyFraction * Double(tokens.count))
+            var positions: [Int] = []
+            if copied > 0 {
+                // The last `copied` tokens repeat a span that ends at least a window before them.
+                let copyStart = tokens.count - copied
+                let latest = copyStart - s.window - copied
+                let source = s.sink + Int(rng.next() % UInt64(max(1, latest - s.sink + 1)))
+                tokens.replaceSubrange(copyStart..<tokens.count, with: tokens[source..<(source + copied)])
+                positions = Self.sample(Array(max(first, copyStart + 1)..<tokens.count), count: s.queriesPerSample / 2, rng: &rng)
             }
-            let positions = Array(candidates.prefix(s.queriesPerSample))
+            let taken = Set(positions)
+            let rest = Array(first..<tokens.count).filter { !taken.contains($0) }
+            positions += Self.sample(rest, count: s.queriesPerSample - positions.count, rng: &rng)
             recorded.append(try RecordedSample.record(model: model, tokens: tokens, positions: positions) { done in
                 progress?(.recording(sample: index, of: windows.count, tokens: done, total: tokens.count))
             })
@@ -226,7 +235,7 @@ public final class AdaptationTrainer {
             "training_tokens": String(trainingTokens), "validation_tokens": String(s.validationSamples * s.sampleTokens),
             "steps": String(s.method == .distill ? s.steps : 0), "seconds": String(format: "%.1f", seconds),
             "data": documents.prefix(8).map { ($0.source as NSString).lastPathComponent }.joined(separator: ","),
-            "start": s.start.rawValue, "learning_rate": String(s.learningRate), "queries_per_sample": String(s.queriesPerSample),
+            "start": s.start.rawValue, "copy_fraction": String(s.copyFraction), "learning_rate": String(s.learningRate), "queries_per_sample": String(s.queriesPerSample),
         ]
         for (k, v) in baselines { facts["validation_loss_\(k)"] = String(format: "%.4f", v) }
         let info = PoDQueryAdapter.Info(
@@ -235,6 +244,14 @@ public final class AdaptationTrainer {
         return AdaptationResult(
             adapter: PoDQueryAdapter(info: info, weights: weights), curve: curve, baselines: baselines,
             trainingTokens: trainingTokens, seconds: seconds)
+    }
+
+    /// `count` distinct random elements of `items` (all of them when fewer).
+    static func sample(_ items: [Int], count: Int, rng: inout Xoshiro256StarStar) -> [Int] {
+        var pool = items
+        let n = min(count, pool.count)
+        for i in 0..<n { pool.swapAt(i, i + Int(rng.next() % UInt64(pool.count - i))) }
+        return Array(pool.prefix(n))
     }
 
     /// Linear warm-up over 10 steps, then cosine decay to 10% of `base`.

@@ -50,6 +50,8 @@ struct AdaptCommand: ParsableCommand {
     var learningRate: Float = 3e-3
     @Option(name: .long, help: "Rank of the low-rank input correction (0 = none; default 8).")
     var rank: Int = 8
+    @Option(name: .long, help: "Fraction (0-0.4) of each window replaced by a copy of an earlier distant span, half the rows sampled there (default 0).")
+    var copyFraction: Double = 0
     @Flag(name: .long, help: "Do not mix in the owner's query.")
     var noOwnerQuery = false
     @Option(name: .long, help: "Random seed (windows' query rows, batches, initialisation).")
@@ -94,6 +96,7 @@ struct AdaptCommand: ParsableCommand {
         s.learningRate = learningRate
         s.rank = rank
         s.useOwnerQuery = !noOwnerQuery
+        s.copyFraction = copyFraction
         s.seed = seed
         s.checkpointEvery = checkpointEvery
         let trainer: AdaptationTrainer

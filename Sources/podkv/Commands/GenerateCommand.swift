@@ -143,6 +143,7 @@ enum Summary {
             + " | generated \(s.generatedTokens) tok \(f1(s.decodeTokensPerSecond)) tok/s"
             + " | KV \(Terminal.bytes(kv.allocatedBytes)) allocated (formula \(Terminal.bytes(kv.formulaBytes)),"
             + " full cache \(Terminal.bytes(kv.fullCacheBytes))), \(f1(kv.saving * 100))% less than full"
+            + (kv.parameterBytes.map { "; PoD adapter \(Terminal.bytes($0))" } ?? "")
     }
 
     static func f1(_ x: Double) -> String { String(format: "%.1f", x) }
