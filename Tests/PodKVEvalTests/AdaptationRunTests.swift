@@ -42,6 +42,8 @@ final class AdaptationRunTests: XCTestCase {
         XCTAssertEqual(start, try XCTUnwrap(first.baselines["owner"]), accuracy: 1e-12, "distillation starts from owner mode")
         XCTAssertLessThan(adapted, start, "training lowers the held-out loss")
         XCTAssertEqual(first.trainingTokens, 2 * 96)
+        XCTAssertTrue(first.adapter.needsInput, "the low-rank input term moved away from zero")
+        XCTAssertTrue(first.adapter.needsOwnerQuery)
 
         // Same settings again: resumes at the last checkpoint (step 30) and trains no further.
         var resumedAt: Int?

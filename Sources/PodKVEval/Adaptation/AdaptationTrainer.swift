@@ -163,6 +163,11 @@ public final class AdaptationTrainer {
             }
         }
         if let v = relativeLoss(held, weights) { baselines["start"] = v }
+        if s.method == .distill && layout.rank > 0 {
+            // The low-rank term starts at zero through B = 0, but A must not be 0 too: with both zero their
+            // gradients (dB = g (A x)^T, dA = B^T g x^T) vanish and the term never moves.
+            weights = Self.randomDown(weights, seed: s.seed)
+        }
 
         // 4. Distillation.
         var curve: [AdaptationCurvePoint] = []
@@ -244,6 +249,19 @@ public final class AdaptationTrainer {
         return AdaptationResult(
             adapter: PoDQueryAdapter(info: info, weights: weights), curve: curve, baselines: baselines,
             trainingTokens: trainingTokens, seconds: seconds)
+    }
+
+    /// `weights` with every adapted layer's down projection A drawn uniformly in ±sqrt(3 / inputWidth)
+    /// (unit variance of A x for unit inputs); B stays 0, so the adapter's function is unchanged.
+    static func randomDown(_ weights: PoDAdapterWeights, seed: UInt64) -> PoDAdapterWeights {
+        var w = weights
+        let lay = w.layout
+        let bound = (3 / Double(lay.inputWidth)).squareRoot()
+        var rng = Xoshiro256StarStar(seed: seed &+ 0x5EED)
+        for l in w.adaptedLayers {
+            for i in lay.down..<lay.up { w.layers[l][i] = Float((2 * rng.nextUnitInterval() - 1) * bound) }
+        }
+        return w
     }
 
     /// `count` distinct random elements of `items` (all of them when fewer).
