@@ -80,8 +80,8 @@ final class BudgetSelectionFitTests: XCTestCase {
 
     func testImpossibleBudgetsThrowCannotMeet() throws {
         let g = geometry
-        // A few rows in all: not even the windows fit.
-        let tiny = 4 * 2 * g.layerCount * g.kvHeadCount * g.headDim * 2
+        // Two positions' rows in all: not even sink + window (h2o: 2 + 1) or the observation windows fit.
+        let tiny = 2 * 2 * g.layerCount * g.kvHeadCount * g.headDim * 2
         for spec in specs {
             XCTAssertThrowsError(try KVPolicyRegistry.fit(spec, budgetBytes: tiny, tokens: tokens, geometry: g, decodeTokens: decode)) { e in
                 guard case BudgetError.cannotMeet(let p, let b, let m, _)? = e as? BudgetError else {
@@ -94,14 +94,18 @@ final class BudgetSelectionFitTests: XCTestCase {
         }
     }
 
-    func testWithoutDecodingTheVotingPoliciesCannotGoBelowFull() throws {
+    func testWithoutDecodingSnapKVAndPyramidKVCannotGoBelowFull() throws {
         let g = geometry
         let budget = fullBytes(tokens) * 9 / 10
-        for spec in specs where spec.name != "h2o" {
+        for spec in specs where spec.name == "snapkv" || spec.name == "pyramidkv" {
             XCTAssertThrowsError(try KVPolicyRegistry.fit(spec, budgetBytes: budget, tokens: tokens, geometry: g, decodeTokens: 0)) { e in
                 XCTAssertTrue("\(e)".contains("never compressed"), "\(spec): \(e)")
             }
         }
+        // pod+snapkv without a vote is PoD: its non-owner layers still hold only proximal keys.
+        let pod = try KVPolicyRegistry.fit(specs[5], budgetBytes: budget, tokens: tokens, geometry: g, decodeTokens: 0)
+        XCTAssertEqual(pod.name, "pod+snapkv")
+        XCTAssertThrowsError(try KVPolicyRegistry.fit(specs[5], budgetBytes: fullBytes(tokens) / 3, tokens: tokens, geometry: g, decodeTokens: 0))
         // h2o evicts during prefill: decoding does not matter.
         let a = try KVPolicyRegistry.fit(specs[0], budgetBytes: budget, tokens: tokens, geometry: g, decodeTokens: 0)
         let b = try KVPolicyRegistry.fit(specs[0], budgetBytes: budget, tokens: tokens, geometry: g, decodeTokens: decode)

@@ -33,7 +33,7 @@ enum PoDSnapKVBudget {
             throw BudgetError.cannotMeet(
                 policy: "pod+snapkv", budgetBytes: p.budgetBytes, minimumBytes: bytes(minimum),
                 why: p.decodeTokens == 0
-                    ? "without a decoded token the prompt is never compressed"
+                    ? "without a decoded token nothing is selected: every layer holds every value, as in PoD"
                     : "\(sink) sink tokens, a window of \(window(minimum)) and \(p.decodeTokens) decoded tokens in every layer and KV head")
         }
         let fitted = spec.setting("budget", String(budget))
