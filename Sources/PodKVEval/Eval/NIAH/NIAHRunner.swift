@@ -79,7 +79,7 @@ public struct NIAHRunner {
                 for policy in pending {
                     status(meter.line("niah \(policy.label) length \(length) depth \(Self.percent(depth))"))
                     let tokens = prompt.tokens.count + c.maxAnswerTokens
-                    let plan = try c.budget.resolve(policy, tokens: tokens, geometry: geometry)
+                    let plan = try c.budget.resolve(policy, tokens: tokens, geometry: geometry, decodeTokens: c.maxAnswerTokens)
                     var row = NIAHTrial(
                         trialKey: key(policy, length, depth), model: modelName, policy: policy.label,
                         policySpec: plan.spec.description, length: length, depth: depth,

@@ -58,7 +58,12 @@ public struct PerplexityRunner {
         }
         guard !c.policies.isEmpty else { throw EvalError.badInput("no policy given") }
         let geometry = KVGeometry(model.config)
-        let plans = try c.policies.map { try c.budget.resolve($0, tokens: c.context, geometry: geometry) }
+        // Policies that select tokens when decoding starts (SnapKV family) never compress on prefill chunks:
+        // they score the span one row at a time, as a generation would, and are fitted for that split.
+        let decodeScored = c.policies.map { Self.compressesAtDecode($0.spec.name) }
+        let plans = try c.policies.enumerated().map { i, p in
+            try c.budget.resolve(p, tokens: c.context, geometry: geometry, decodeTokens: decodeScored[i] ? c.scoreLast : 0)
+        }
         for (i, plan) in plans.enumerated() where !plan.runs { warn("\(c.policies[i].label): skipped, \(plan.note ?? "cannot run")") }
         let runnable = plans.indices.filter { plans[$0].runs }
         let transformer = model.makeTransformer()
@@ -98,9 +103,15 @@ public struct PerplexityRunner {
                 let refTop = refLog.map(TokenDistribution.argmax)
                 for (j, cache) in caches.enumerated() {
                     let t0 = DispatchTime.now()
-                    let out = try transformer.forward(chunk, cache: cache, logits: .all)
-                    times[j] += seconds(since: t0)
                     let i = runnable[j]
+                    var out: [Float] = []
+                    if decodeScored[i] {
+                        out.reserveCapacity(n * vocab)
+                        for token in chunk { out += try transformer.forward([token], cache: cache, logits: .all) }
+                    } else {
+                        out = try transformer.forward(chunk, cache: cache, logits: .all)
+                    }
+                    times[j] += seconds(since: t0)
                     for r in 0..<n {
                         let lq = out.withUnsafeBufferPointer { TokenDistribution.logSoftmax(UnsafeBufferPointer(rebasing: $0[(r * vocab)..<((r + 1) * vocab)])) }
                         tallies[i].nll.append(-Double(lq[tokens[at + r + 1]]))
@@ -135,6 +146,9 @@ public struct PerplexityRunner {
                 budgetBytes: plan.budgetBytes, adapterBytes: t.kv?.parameterBytes, seconds: t.seconds, note: plan.note)
         }
     }
+
+    /// Whether `policy` compresses at the prefill -> decode switch (its scored span must arrive row by row).
+    static func compressesAtDecode(_ policy: String) -> Bool { ["snapkv", "pyramidkv", "pod+snapkv"].contains(policy) }
 
     /// The resumption key of a policy's result: model, policy, context, scored span, budget (texts are
     /// part of the run's identity through the output directory).

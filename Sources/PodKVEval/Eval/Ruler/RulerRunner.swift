@@ -67,7 +67,8 @@ public struct RulerRunner {
                     let sample = try RulerSample.make(task, length: length, seed: seed, model: model)
                     for policy in pending {
                         status(meter.line("ruler \(task.rawValue) #\(index) \(policy.label) length \(length)"))
-                        let plan = try c.budget.resolve(policy, tokens: sample.tokens.count + sample.maxTokens, geometry: geometry)
+                        let plan = try c.budget.resolve(policy, tokens: sample.tokens.count + sample.maxTokens, geometry: geometry,
+                                                        decodeTokens: sample.maxTokens)
                         var row = RulerTrial(
                             trialKey: key(task, length, index, policy), model: modelName, task: task.rawValue, sample: index,
                             length: length, policy: policy.label, policySpec: plan.spec.description,

@@ -38,13 +38,16 @@ public enum EvalBudget: Sendable, Equatable, CustomStringConvertible {
         }
     }
 
-    /// What to run for `policy` at `tokens` tokens.
-    public func resolve(_ policy: EvalPolicy, tokens: Int, geometry: KVGeometry) throws -> BudgetedPolicy {
+    /// What to run for `policy` at `tokens` tokens, `decodeTokens` of which arrive one row at a time (the
+    /// policies that compress when decoding starts are fitted for that split).
+    public func resolve(_ policy: EvalPolicy, tokens: Int, geometry: KVGeometry,
+                        decodeTokens: Int = KVPolicyRegistry.defaultDecodeTokens) throws -> BudgetedPolicy {
         guard let budget = bytes(tokens: tokens, geometry: geometry) else {
             return BudgetedPolicy(spec: policy.spec, budgetBytes: nil, note: nil, runs: true)
         }
         do {
-            let fitted = try KVPolicyRegistry.fit(policy.spec, budgetBytes: budget, tokens: tokens, geometry: geometry)
+            let fitted = try KVPolicyRegistry.fit(policy.spec, budgetBytes: budget, tokens: tokens, geometry: geometry,
+                                                  decodeTokens: decodeTokens)
             return BudgetedPolicy(spec: fitted, budgetBytes: budget, note: nil, runs: true)
         } catch let e as BudgetError {
             // The full cache is the unbudgeted reference; other policies that cannot meet the budget are skipped.
