@@ -7,11 +7,12 @@ import Darwin
 private let posixWrite = Darwin.write
 #endif
 
-/// Whole-file writes that never leave a partly written file at the destination.
-enum AtomicFile {
+/// Whole-file writes that never leave a partly written file at the destination (KV state, adaptation
+/// checkpoints).
+public enum AtomicFile {
     /// Writes `data` to a temporary file beside `path`, fsyncs it and renames it over `path`
     /// (rename is atomic within one file system, POSIX).
-    static func write(_ data: Data, to path: String) throws {
+    public static func write(_ data: Data, to path: String) throws {
         let url = URL(fileURLWithPath: path)
         let dir = url.deletingLastPathComponent().path
         let temp = dir + "/." + url.lastPathComponent + ".tmp-\(getpid())-\(UInt32.random(in: 0 ... .max))"

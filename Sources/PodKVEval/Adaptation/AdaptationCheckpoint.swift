@@ -1,8 +1,9 @@
 import Foundation
+import PodKV
 
 /// The resumable state of a distillation run, kept in a directory: `state.json` (run key, step, curve,
-/// optimizer moments and parameters). Written to a temporary file and renamed, so an interrupted write
-/// leaves the previous checkpoint intact. A checkpoint whose key differs (other settings, model, plan or
+/// optimizer moments and parameters). Written with `AtomicFile`, so an interrupted write leaves the
+/// previous checkpoint intact. A checkpoint whose key differs (other settings, model, plan or
 /// data) is refused rather than silently mixed in.
 struct AdaptationCheckpoint {
     struct State: Codable {
@@ -35,9 +36,7 @@ struct AdaptationCheckpoint {
     func save(_ state: State) throws {
         do {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-            let temporary = path + ".tmp"
-            try JSONEncoder().encode(state).write(to: URL(fileURLWithPath: temporary))
-            guard rename(temporary, path) == 0 else { throw AdaptationError.checkpoint("cannot rename \(temporary) to \(path) (errno \(errno))") }
+            try AtomicFile.write(try JSONEncoder().encode(state), to: path)
         } catch {
             throw AdaptationError.checkpoint("cannot write \(path): \(error.localizedDescription)")
         }

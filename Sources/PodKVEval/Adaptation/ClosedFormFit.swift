@@ -36,7 +36,7 @@ enum ClosedFormFit {
                 let q = sample.query(layer: problem.layer, index: row, head: head, headDim: d)
                 let own = sample.keys[problem.layer], owner = sample.keys[problem.ownerOf[head]]
                 // Own logits over D(m) and their distant-only softmax.
-                var z = far.map { VectorOps.dot(q, own.row($0) + kv * d, count: d) * problem.scale }
+                let z = far.map { VectorOps.dot(q, own.row($0) + kv * d, count: d) * problem.scale }
                 let mx = z.max() ?? 0
                 var sum: Float = 0
                 for k in z.indices { sum += Foundation.exp(z[k] - mx) }
@@ -59,7 +59,6 @@ enum ClosedFormFit {
                     }
                     energy += w
                 }
-                z.removeAll()
             }
             for r in 0..<dim { for c in 0..<r { gram[r * dim + c] = gram[c * dim + r] } }
             // Ridge towards identity: minimise ... + lambda ||theta - theta0||^2, lambda relative to the data.
