@@ -34,12 +34,17 @@ public struct PolicyDescriptor: Sendable {
     public var summary: String
     public var reference: String
     public var options: [PolicyOption]
+    /// Whether the policy selects tokens when the first single-row (decode) chunk arrives after a prompt,
+    /// so that prompt chunks alone never compress it (the SnapKV family). Evaluation feeds such policies
+    /// scored text row by row, and budgets count the rows they decode.
+    public var compressesAtDecode: Bool
     public var make: @Sendable (PolicyOptionReader, KVGeometry, PolicyContext) throws -> KVCachePolicy
 
     public init(
-        name: String, summary: String, reference: String, options: [PolicyOption],
+        name: String, summary: String, reference: String, options: [PolicyOption], compressesAtDecode: Bool = false,
         make: @escaping @Sendable (PolicyOptionReader, KVGeometry, PolicyContext) throws -> KVCachePolicy
     ) {
+        self.compressesAtDecode = compressesAtDecode
         self.name = name
         self.summary = summary
         self.reference = reference

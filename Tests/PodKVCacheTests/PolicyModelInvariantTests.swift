@@ -55,7 +55,7 @@ final class PolicyModelInvariantTests: XCTestCase {
     /// Policies that select tokens by a vote when decoding starts (SnapKV family): they attend to a prompt
     /// exactly and compress at the prefill -> decode switch, so outputs depend on where that switch is.
     /// Their chunking invariance and compression are tested in SelectionInvariantTests instead.
-    func compressesAtDecode(_ name: String) -> Bool { ["snapkv", "pyramidkv", "pod+snapkv"].contains(name) }
+    func compressesAtDecode(_ name: String) -> Bool { (try? KVPolicyRegistry.descriptor(named: name).compressesAtDecode) ?? false }
 
     func tokens(_ n: Int, seed: UInt64 = 3) -> [Int] {
         var rng = SplitMix(seed)

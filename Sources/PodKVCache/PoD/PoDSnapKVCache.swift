@@ -295,7 +295,8 @@ extension PoDSnapKVCache {
             .podPlan, .podDistantQuery, .podAdapter,
             PolicyOption("observation", "32", "SnapKV observation window: last prompt queries that vote (>= 1)"),
             .poolKernel, .kvType,
-        ]
+        ],
+        compressesAtDecode: true
     ) { opts, geometry, context in
         let (sink, window) = try opts.sinkWindow(sink: 16, window: 1024, geometry: geometry)
         let pod = try PoDPolicySetup(policy: "pod+snapkv", options: opts, geometry: geometry, context: context, sink: sink, window: window)

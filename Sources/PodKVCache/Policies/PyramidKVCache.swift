@@ -40,7 +40,8 @@ public enum PyramidKVCache {
             PolicyOption("window", "32", "observation window: last prompt queries that vote, always kept (>= 1)"),
             PolicyOption("beta", "20", "top layer selects (budget - window) / beta tokens, bottom 2x minus that (>= 1)"),
             .poolKernel, .kvType,
-        ]
+        ],
+        compressesAtDecode: true
     ) { opts, geometry, _ in
         let window = try opts.int("window", default: 32, in: 1...geometry.contextLength)
         let budget = try opts.explicitBudget(minimum: window, why: "the observation window is always kept", geometry: geometry)

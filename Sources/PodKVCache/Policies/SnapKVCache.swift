@@ -176,7 +176,8 @@ extension SnapKVCache {
             .budget("1024", "tokens kept per layer and KV head after the prompt (>= window)"),
             PolicyOption("window", "32", "observation window: last prompt queries that vote, always kept (>= 1)"),
             .poolKernel, .kvType,
-        ]
+        ],
+        compressesAtDecode: true
     ) { opts, geometry, _ in
         let window = try opts.int("window", default: 32, in: 1...geometry.contextLength)
         let budget = try opts.explicitBudget(minimum: window, why: "the observation window is always kept", geometry: geometry)

@@ -60,7 +60,7 @@ public struct PerplexityRunner {
         let geometry = KVGeometry(model.config)
         // Policies that select tokens when decoding starts (SnapKV family) never compress on prefill chunks:
         // they score the span one row at a time, as a generation would, and are fitted for that split.
-        let decodeScored = c.policies.map { Self.compressesAtDecode($0.spec.name) }
+        let decodeScored = try c.policies.map { try KVPolicyRegistry.descriptor(named: $0.spec.name).compressesAtDecode }
         let plans = try c.policies.enumerated().map { i, p in
             try c.budget.resolve(p, tokens: c.context, geometry: geometry, decodeTokens: decodeScored[i] ? c.scoreLast : 0)
         }
@@ -146,9 +146,6 @@ public struct PerplexityRunner {
                 budgetBytes: plan.budgetBytes, adapterBytes: t.kv?.parameterBytes, seconds: t.seconds, note: plan.note)
         }
     }
-
-    /// Whether `policy` compresses at the prefill -> decode switch (its scored span must arrive row by row).
-    static func compressesAtDecode(_ policy: String) -> Bool { ["snapkv", "pyramidkv", "pod+snapkv"].contains(policy) }
 
     /// The resumption key of a policy's result: model, policy, context, scored span, budget (texts are
     /// part of the run's identity through the output directory).
