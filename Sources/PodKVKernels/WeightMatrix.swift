@@ -11,6 +11,8 @@ public struct WeightMatrix: @unchecked Sendable {
     public let cols: Int
     /// First byte of row 0; `rows * rowBytes` bytes are readable from here.
     public let data: UnsafeRawPointer
+    /// A 16-row interleaved copy for the one-row (decode) kernels (`withDecodeLayouts`), or nil.
+    public private(set) var interleaved: InterleavedWeights?
 
     /// Wraps `rows * rowBytes` bytes at `data` without checking; use `checked` for untrusted shapes.
     public init(type: TensorType, rows: Int, cols: Int, data: UnsafeRawPointer) {
@@ -35,6 +37,18 @@ public struct WeightMatrix: @unchecked Sendable {
         guard needed <= byteCount else { throw .bufferTooSmall(needed: needed, available: byteCount) }
         return WeightMatrix(type: type, rows: rows, cols: cols, data: data)
     }
+
+    /// This matrix with its interleaved copy for the one-row kernels when the type and shape have one
+    /// (q4_0, q4_1, q5_0, q5_1, q8_0; rows a multiple of 16); otherwise unchanged, and the products use
+    /// the row-major kernels.
+    public func withDecodeLayouts() -> WeightMatrix {
+        var copy = self
+        copy.interleaved = InterleavedWeights(self, layout: type == .q8_0 ? .bytes : .nibbles)
+        return copy
+    }
+
+    /// Bytes held by the interleaved copy (0 without one).
+    public var decodeLayoutBytes: Int { interleaved?.byteCount ?? 0 }
 
     /// Bytes taken by one row.
     public var rowBytes: Int { cols / type.blockSize * type.blockBytes }

@@ -1,3 +1,4 @@
+import Dispatch
 import PodKVGGUF
 import PodKVKernels
 
@@ -23,7 +24,7 @@ public final class ModelWeights: @unchecked Sendable {
     public let config: ModelConfig
     public let tokenEmbedding: WeightMatrix   // (vocabSize rows, modelDim cols)
     public let outputNorm: [Float]            // (modelDim)
-    public let output: WeightMatrix           // (vocabSize, modelDim); the embedding when tied
+    public let output: WeightMatrix           // (vocabSize, modelDim); the embedding when tied (own decode copy)
     public let layers: [LayerWeights]
     /// Per-frequency RoPE divisors (Llama-3 `rope_freqs.weight`), (ropeDim / 2), or nil.
     public let ropeFrequencyFactors: [Float]?
@@ -31,8 +32,14 @@ public final class ModelWeights: @unchecked Sendable {
     public let tiedOutput: Bool
     private let file: GGUFFile?
 
+    /// Bytes held by interleaved decode copies of the weights (see `WeightMatrix.withDecodeLayouts`).
+    public let decodeLayoutBytes: Int
+
     /// Binds every tensor the architecture needs, checking presence, shape and type.
-    public init(gguf file: GGUFFile, config: ModelConfig) throws {
+    /// - Parameter decodeLayouts: also build the 16-row interleaved copies the one-row (decode) kernels
+    ///   use (about the size of the quantized layer and output matrices, built in parallel at load);
+    ///   false keeps only the memory-mapped file and the slower row-major decode kernels.
+    public init(gguf file: GGUFFile, config: ModelConfig, decodeLayouts: Bool = true) throws {
         self.config = config
         self.file = file
         let c = config
@@ -60,11 +67,12 @@ public final class ModelWeights: @unchecked Sendable {
 
         tokenEmbedding = try matrix("token_embd.weight", rows: c.vocabSize, cols: c.modelDim)
         outputNorm = try vector("output_norm.weight", count: c.modelDim)
+        var outputMatrix: WeightMatrix
         if file.tensor(named: "output.weight") != nil {
-            output = try matrix("output.weight", rows: c.vocabSize, cols: c.modelDim)
+            outputMatrix = try matrix("output.weight", rows: c.vocabSize, cols: c.modelDim)
             tiedOutput = false
         } else {
-            output = tokenEmbedding
+            outputMatrix = tokenEmbedding
             tiedOutput = true
         }
         if file.tensor(named: "rope_freqs.weight") != nil {
@@ -90,6 +98,33 @@ public final class ModelWeights: @unchecked Sendable {
                 wUp: try matrix(b + "ffn_up.weight", rows: c.ffnDim, cols: c.modelDim),
                 wDown: try matrix(b + "ffn_down.weight", rows: c.modelDim, cols: c.ffnDim)))
         }
+        if decodeLayouts {
+            Self.buildDecodeLayouts(&layers)
+            outputMatrix = outputMatrix.withDecodeLayouts()
+        }
+        output = outputMatrix
         self.layers = layers
+        decodeLayoutBytes = layers.reduce(outputMatrix.decodeLayoutBytes) { total, w in
+            total + [w.wq, w.wk, w.wv, w.wo, w.wGate, w.wUp, w.wDown].reduce(0) { $0 + $1.decodeLayoutBytes }
+        }
+    }
+
+    /// Regroups every layer's matrices for the decode kernels, layers in parallel.
+    private static func buildDecodeLayouts(_ layers: inout [LayerWeights]) {
+        let count = layers.count
+        layers.withUnsafeMutableBufferPointer { buffer in
+            nonisolated(unsafe) let base = buffer.baseAddress!
+            DispatchQueue.concurrentPerform(iterations: count) { l in
+                var w = base[l]
+                w.wq = w.wq.withDecodeLayouts()
+                w.wk = w.wk.withDecodeLayouts()
+                w.wv = w.wv.withDecodeLayouts()
+                w.wo = w.wo.withDecodeLayouts()
+                w.wGate = w.wGate.withDecodeLayouts()
+                w.wUp = w.wUp.withDecodeLayouts()
+                w.wDown = w.wDown.withDecodeLayouts()
+                base[l] = w
+            }
+        }
     }
 }

@@ -43,13 +43,18 @@ public final class Transformer: @unchecked Sendable {
     public let pool: ThreadPool
     /// Rows processed per prefill chunk.
     public let batchSize: Int
-    /// Single-row (decode) projections use the int8 kernel (default); false keeps every projection exact fp32.
+    /// Single-row (decode) projections use the integer kernels (default); false keeps every projection
+    /// exact fp32.
     public var decodeUsesInt8 = true
-    /// Projections kept exact fp32 even in decode.
+    /// Activation form of the integer decode kernels on interleaved weights: `.fine` (default, 15-bit,
+    /// within 1e-4 of fp32) or `.int8` (llama.cpp's 8 bits). Matrices without an interleaved copy use
+    /// 8-bit activations.
+    public var decodePrecision: MatMul.ActivationPrecision = .fine
+    /// Projections kept at fp32 accuracy in decode: 15-bit activations on the interleaved copy (within
+    /// 1e-4 of fp32), exact fp32 kernels for matrices without one.
     public var exactDecodeProjections: Set<Projection> = Transformer.defaultExactProjections
-    /// The output (logit) projection is exact by default: with it on the int8 path SmolLM2's golden test
-    /// had one top-1 flip in 302 positions whose reference top-2 gap was above 0.3; exact, none (both
-    /// models), for ~20% of SmolLM2's decode MACs.
+    /// The output (logit) projection: with it on 8-bit activations SmolLM2's golden test had a top-1 flip
+    /// in 302 positions whose reference top-2 gap was above 0.3.
     public static let defaultExactProjections: Set<Projection> = [.output]
     private let rope: RotaryEmbedding
 
@@ -192,14 +197,16 @@ public final class Transformer: @unchecked Sendable {
         cache.advance(by: n)
     }
 
-    /// y = x W^T for `n` rows. A single row (decode) goes through the int8 matrix-vector kernel: the
-    /// activation row is quantized to 8-bit blocks once and dotted with the quantized weight blocks
-    /// (as llama.cpp does), 2-3x faster than dequantizing to fp32; logits move by a few hundredths
-    /// (tested against the golden logits). Prefill chunks use the exact fp32 tiled kernel.
+    /// y = x W^T for `n` rows. A single row (decode) goes through the integer matrix-vector kernels: the
+    /// activation row is quantized once (15 bits on interleaved weights by default, 8 bits as llama.cpp
+    /// otherwise) and dotted with the quantized weight blocks, several times faster than dequantizing to
+    /// fp32 (tested against the golden logits). Prefill chunks use the exact fp32 tiled kernel.
     @inline(__always)
     private func project(_ which: Projection, _ w: WeightMatrix, _ x: UnsafePointer<Float>, batch n: Int, _ y: UnsafeMutablePointer<Float>, pool: ThreadPool) {
         if n == 1 && decodeUsesInt8 && !exactDecodeProjections.contains(which) {
-            MatMul.matvec(w, x, y, pool: pool)
+            MatMul.matvec(w, x, y, pool: pool, precision: decodePrecision)
+        } else if n == 1 && decodeUsesInt8 && w.interleaved != nil {
+            MatMul.matvec(w, x, y, pool: pool, precision: .fine)
         } else {
             MatMul.matmul(w, x, batch: n, y, pool: pool)
         }
@@ -214,7 +221,7 @@ public final class Transformer: @unchecked Sendable {
     ) {
         if n == 1 && decodeUsesInt8 && exactDecodeProjections.isDisjoint(with: which)
             && ws.allSatisfy({ MatMul.hasInt8Kernel($0.type) }) {
-            MatMul.groupQ8(ws, x, batch: 1, ys, pool: pool)
+            MatMul.groupQ8(ws, x, batch: 1, ys, pool: pool, precision: decodePrecision)
         } else {
             for (p, (w, y)) in zip(which, zip(ws, ys)) { project(p, w, x, batch: n, y, pool: pool) }
         }

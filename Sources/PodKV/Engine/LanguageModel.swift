@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import PodKVCache
 import PodKVGGUF
 import PodKVKernels
@@ -21,19 +22,28 @@ public final class LanguageModel: @unchecked Sendable {
     public let pool: ThreadPool
     /// Rows per prefill chunk.
     public let batchSize: Int
+    /// Activation precision of the decode kernels on interleaved weights, for transformers made after it
+    /// is set (see `Transformer.decodePrecision`).
+    public var decodePrecision: MatMul.ActivationPrecision {
+        get { precision.withLock { $0 } }
+        set { precision.withLock { $0 = newValue } }
+    }
+    private let precision = Mutex<MatMul.ActivationPrecision>(.fine)
 
     /// Loads the GGUF file at `path`.
     /// - Parameters:
     ///   - threads: worker threads (default: all cores).
     ///   - batchSize: prompt tokens per prefill chunk (>= 1).
-    public init(path: String, threads: Int? = nil, batchSize: Int = 64) throws {
+    ///   - decodeLayouts: build the interleaved weight copies of the fast decode kernels (default; costs
+    ///     about the quantized weights' size again in memory); false decodes from the mapped file alone.
+    public init(path: String, threads: Int? = nil, batchSize: Int = 64, decodeLayouts: Bool = true) throws {
         let threadCount = threads ?? ProcessInfo.processInfo.activeProcessorCount
         guard threadCount >= 1 else { throw EngineError.invalidOption("threads must be at least 1, got \(threadCount)") }
         guard batchSize >= 1 else { throw EngineError.invalidOption("batch size must be at least 1, got \(batchSize)") }
         self.path = path
         file = try GGUFFile(path: path)
         config = try ModelConfig(gguf: file)
-        weights = try ModelWeights(gguf: file, config: config)
+        weights = try ModelWeights(gguf: file, config: config, decodeLayouts: decodeLayouts)
         tokenizer = try loadTokenizer(from: file)
         guard tokenizer.vocabularySize <= config.vocabSize else {
             throw EngineError.invalidModel("tokenizer has \(tokenizer.vocabularySize) tokens but the embedding only \(config.vocabSize) rows")
@@ -58,7 +68,9 @@ public final class LanguageModel: @unchecked Sendable {
 
     /// A fresh forward-pass runner (own scratch buffers) over this model's weights.
     public func makeTransformer() -> Transformer {
-        Transformer(weights: weights, pool: pool, batchSize: batchSize)
+        let t = Transformer(weights: weights, pool: pool, batchSize: batchSize)
+        t.decodePrecision = decodePrecision
+        return t
     }
 }
 

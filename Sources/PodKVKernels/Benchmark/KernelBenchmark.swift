@@ -8,8 +8,12 @@ import Foundation
 public enum KernelBenchmark {
     /// Which product is timed.
     public enum Kernel: String, Sendable, CaseIterable {
-        /// `MatMul.matvec` (decode path, int8 activations for quantized weights).
+        /// `MatMul.matvec` on the row-major blocks (int8 activations for quantized weights).
         case matvec
+        /// `MatMul.matvec` on the 16-row interleaved copy with 15-bit activations (the default decode path).
+        case matvecInterleaved = "matvec-il"
+        /// `MatMul.matvec` on the interleaved copy with 8-bit activations.
+        case matvecInterleavedInt8 = "matvec-il8"
         /// `MatMul.matvecExact` (fp32, each row dequantized to a scratch buffer).
         case matvecExact
         /// `MatMul.matmul` with `batch` activation rows (exact fp32 prefill path).
@@ -69,14 +73,19 @@ public enum KernelBenchmark {
                     var y = [Float](repeating: 0, count: batch * shape.rows)
                     weights.withUnsafeBytes { raw in
                         let w = WeightMatrix(type: type, rows: shape.rows, cols: shape.cols, data: raw.baseAddress!)
+                        let interleaved = w.withDecodeLayouts()
                         x.withUnsafeBufferPointer { xb in
                             y.withUnsafeMutableBufferPointer { yb in
                                 for kernel in kernels {
                                     let n = kernel == .matmul || kernel == .matmulInt8 ? batch : 1
                                     if kernel == .matmulInt8 && !MatMul.hasInt8Kernel(type) { continue }
+                                    if [.matvecInterleaved, .matvecInterleavedInt8].contains(kernel) && interleaved.interleaved == nil { continue }
                                     let seconds = median(repetitions: repetitions, minSeconds: minRepetitionSeconds) {
                                         switch kernel {
                                         case .matvec: MatMul.matvec(w, xb.baseAddress!, yb.baseAddress!, pool: pool)
+                                        case .matvecInterleaved: MatMul.matvec(interleaved, xb.baseAddress!, yb.baseAddress!, pool: pool)
+                                        case .matvecInterleavedInt8:
+                                            MatMul.matvec(interleaved, xb.baseAddress!, yb.baseAddress!, pool: pool, precision: .int8)
                                         case .matvecExact: MatMul.matvecExact(w, xb.baseAddress!, yb.baseAddress!, pool: pool)
                                         case .matmul: MatMul.matmul(w, xb.baseAddress!, batch: n, yb.baseAddress!, pool: pool)
                                         case .matmulInt8: MatMul.groupQ8([w], xb.baseAddress!, batch: n, [yb.baseAddress!], pool: pool)
@@ -101,7 +110,7 @@ public enum KernelBenchmark {
     /// 256-value super-blocks, so 896-column matrices exist only in the 32-block types (llama.cpp falls
     /// back to those for such tensors) and are skipped for q4_K / q6_K.
     public static func standardSuite(
-        kernels: [Kernel] = [.matvec, .matmul], batch: Int = 64, threadCounts: [Int] = [1, 2],
+        kernels: [Kernel] = [.matvec, .matvecInterleaved, .matvecInterleavedInt8, .matmul], batch: Int = 64, threadCounts: [Int] = [1, 2],
         progress: ((Result) -> Void)? = nil
     ) throws(KernelError) -> [Result] {
         let smol = [Shape(rows: 576, cols: 1536), Shape(rows: 1536, cols: 576), Shape(rows: 49152, cols: 576)]

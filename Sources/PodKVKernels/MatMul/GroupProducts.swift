@@ -17,9 +17,10 @@ extension MatMul {
     ///   - weights: matrices with the same `cols` and types that have an int8 kernel (`hasInt8Kernel`).
     ///   - x: (n, cols) row-major input shared by every matrix.
     ///   - outputs: one pointer per matrix, (n, weights[k].rows) row-major.
+    ///   - precision: activation form for matrices with an interleaved copy when `n == 1`.
     public static func groupQ8(
         _ weights: [WeightMatrix], _ x: UnsafePointer<Float>, batch n: Int,
-        _ outputs: [UnsafeMutablePointer<Float>], pool: ThreadPool
+        _ outputs: [UnsafeMutablePointer<Float>], pool: ThreadPool, precision: ActivationPrecision = .fine
     ) {
         guard n > 0, let first = weights.first else { return }
         precondition(weights.count == outputs.count, "one output per weight matrix")
@@ -40,9 +41,18 @@ extension MatMul {
             (acts + i).initialize(to: Q8Activation(scratch: raw + i * stride, count: cols))
             acts[i].quantize(x + i * cols)
         }
-        // Rows of every matrix form one index space; a chunk may span two matrices.
+        // The two-digit form of a single row, for interleaved matrices at `.fine` precision.
+        let fineNeeded = n == 1 && precision == .fine && weights.contains { $0.interleaved != nil }
+        let fineRaw = fineNeeded ? UnsafeMutableRawPointer.allocate(byteCount: Q8x2Activation.scratchBytes(count: cols), alignment: 64) : nil
+        defer { fineRaw?.deallocate() }
+        let fine = fineRaw.map { Q8x2Activation(scratch: $0, count: cols) }
+        fine?.quantize(x)
+        // Rows of every matrix form one index space; a chunk may span two matrices. A matrix with an
+        // interleaved copy (used for a single row) counts in units of its 16-row groups.
+        let grouped = n == 1
+        func units(_ w: WeightMatrix) -> Int { grouped && w.interleaved != nil ? w.rows / InterleavedWeights.groupRows : w.rows }
         var starts = [0]
-        for w in weights { starts.append(starts.last! + w.rows) }
+        for w in weights { starts.append(starts.last! + units(w)) }
         let total = starts.last!
         let activations = UnsafePointer(acts)
         starts.withUnsafeBufferPointer { startsBuffer in
@@ -51,7 +61,15 @@ extension MatMul {
                     let lower = max(range.lowerBound, startsBuffer[k]), upper = min(range.upperBound, startsBuffer[k + 1])
                     guard lower < upper else { continue }
                     let base = startsBuffer[k]
-                    rowsQ8(weights[k], rows: (lower - base)..<(upper - base), activations, batch: n, outputs[k])
+                    if grouped, let iw = weights[k].interleaved {
+                        if let fine {
+                            iw.product(groups: (lower - base)..<(upper - base), fine, outputs[k])
+                        } else {
+                            iw.product(groups: (lower - base)..<(upper - base), activations[0], outputs[k])
+                        }
+                    } else {
+                        rowsQ8(weights[k], rows: (lower - base)..<(upper - base), activations, batch: n, outputs[k])
+                    }
                 }
             }
         }

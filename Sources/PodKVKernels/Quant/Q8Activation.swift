@@ -16,18 +16,21 @@ import _Builtin_intrinsics.intel
 /// - `scaleSum`: `count / 16` Float, `scale[b], sum[b]` interleaved; one 16-byte load gives the two of a
 ///   block pair in the order the pair kernels read their weights' `(d, m)` fields, so a single multiply
 ///   forms both products (see `Q8PairFormat`).
+/// - `qsum`: `count / 32` Int32, `sum(q in block b)`; the interleaved kernels take a zero point back out
+///   with it (`InterleavedWeights`).
 struct Q8Activation {
     let qs: UnsafeMutablePointer<Int8>
     let scale: UnsafeMutablePointer<Float>
     let sum: UnsafeMutablePointer<Float>
     let negSum4: UnsafeMutablePointer<Int32>
     let scaleSum: UnsafeMutablePointer<Float>
+    let qsum: UnsafeMutablePointer<Int32>
     let count: Int
 
     /// Bytes of scratch needed for `count` values (64-byte aligned sub-buffers).
     static func scratchBytes(count: Int) -> Int {
         let blocks = count / 32
-        return align64(count) + 2 * align64(blocks * 4) + align64(count) + align64(blocks * 8) + 64
+        return align64(count) + 3 * align64(blocks * 4) + align64(count) + align64(blocks * 8) + 64
     }
 
     private static func align64(_ n: Int) -> Int { (n + 63) & ~63 }
@@ -45,6 +48,8 @@ struct Q8Activation {
         negSum4 = p.bindMemory(to: Int32.self, capacity: count / 4)
         p += Self.align64(count)
         scaleSum = p.bindMemory(to: Float.self, capacity: blocks * 2)
+        p += Self.align64(blocks * 8)
+        qsum = p.bindMemory(to: Int32.self, capacity: blocks)
         self.count = count
     }
 
@@ -78,7 +83,9 @@ struct Q8Activation {
             let neg = _mm256_sub_epi32(_mm256_setzero_si256(), s4)
             UnsafeMutableRawPointer(negSum4 + 8 * b).storeBytes(of: neg, as: __m256i.self)
             scale[b] = d
-            sum[b] = d * Float(_mm512_reduce_add_epi32(_mm512_zextsi256_si512(s4)))
+            let total = _mm512_reduce_add_epi32(_mm512_zextsi256_si512(s4))
+            qsum[b] = total
+            sum[b] = d * Float(total)
             scaleSum[2 * b] = d
             scaleSum[2 * b + 1] = sum[b]
         }
@@ -106,6 +113,7 @@ struct Q8Activation {
                 total += s
             }
             scale[b] = d
+            qsum[b] = total
             sum[b] = d * Float(total)
             scaleSum[2 * b] = d
             scaleSum[2 * b + 1] = sum[b]

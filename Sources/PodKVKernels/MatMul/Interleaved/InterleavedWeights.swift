@@ -1,0 +1,209 @@
+/// A copy of a quantized weight matrix regrouped for the decode (one-row) kernels: 16 rows side by side.
+///
+/// Why: the row-major GGUF layout makes a one-row product a horizontal dot product per output row; most of
+/// the instructions then go into decoding one row's blocks and reducing one 512-bit accumulator. With
+/// 16 rows interleaved, lane r of a 512-bit integer dot product (`vpdpbusd`) is row r, the
+/// activation values are broadcast, and a row group's 16 results land in one register: no shuffles, no
+/// horizontal sums, scales applied as 16-lane vectors. This is the idea behind llama.cpp's "repacked"
+/// CPU buffers; the layout here is our own.
+///
+/// Layout: for each group of 16 rows and each 32-value block, one record of `recordBytes`:
+/// - 16 fp16 block scales `d` (32 bytes), then for formats with a minimum 16 fp16 minimums `m`;
+/// - the codes, as stored by the source format (zero point not removed):
+///   - `.nibbles` (q4_0, q4_1; q5_0, q5_1 add `.highBits`): four 64-byte vectors; byte `4r + k` of vector
+///     `v` holds column `4v + k` of row r in its low nibble and column `4(v + 4) + k` in its high nibble;
+///   - `.highBits` (5-bit formats): after the nibbles, eight 64-bit masks, one per 4-column chunk c; bit
+///     `4r + k` is the fifth bit of column `4c + k` of row r;
+///   - `.bytes` (q8_0): eight 64-byte vectors, byte `4r + k` of vector c is column `4c + k` of row r as an
+///     unsigned byte (`q + 128`).
+///
+/// The record is exactly as large as the 16 source blocks it replaces, so a decode step reads the same
+/// number of bytes as before. Rows must be a multiple of 16 and columns a multiple of 32.
+public final class InterleavedWeights: @unchecked Sendable {
+    /// How the codes of a record are stored (see the type's documentation).
+    public enum Layout: Sendable {
+        /// 4-bit codes (with an optional fifth bit plane).
+        case nibbles
+        /// 8-bit codes, offset to unsigned.
+        case bytes
+    }
+
+    /// Rows regrouped per record.
+    public static let groupRows = 16
+    /// Values per block (every supported source format has 32-value blocks).
+    public static let blockValues = 32
+
+    /// Source tensor type.
+    public let type: TensorType
+    /// Code layout.
+    public let layout: Layout
+    /// Matrix rows (a multiple of 16) and columns (a multiple of 32).
+    public let rows: Int, cols: Int
+    /// Whether each code carries a fifth bit in a separate plane (q5_0, q5_1).
+    public let hasHighBits: Bool
+    /// Whether values are `code * d + m` (q4_1, q5_1) rather than `(code - zeroPoint) * d`.
+    public let hasMinimum: Bool
+    /// The unsigned offset of the stored codes (8 for q4_0, 16 for q5_0, 128 for q8_0, 0 otherwise).
+    public let zeroPoint: Int32
+    /// Bytes per record (16 rows x one block).
+    public let recordBytes: Int
+    /// Byte offset of the codes inside a record.
+    let codesOffset: Int
+    /// Byte offset of the fifth-bit masks inside a record (5-bit formats).
+    let highBitsOffset: Int
+    /// The records, group-major then block.
+    let data: UnsafeMutableRawPointer
+
+    /// Number of 16-row groups.
+    public var groups: Int { rows / Self.groupRows }
+    /// Blocks per row.
+    public var blocks: Int { cols / Self.blockValues }
+    /// Bytes held by the copy.
+    public var byteCount: Int { groups * blocks * recordBytes }
+
+    /// Whether `w` can be regrouped into `layout`.
+    public static func supports(_ w: WeightMatrix, layout: Layout) -> Bool {
+        guard w.rows % groupRows == 0, w.cols % blockValues == 0, w.rows > 0 else { return false }
+        switch layout {
+        case .nibbles: return [.q4_0, .q4_1, .q5_0, .q5_1].contains(w.type)
+        case .bytes: return w.type == .q8_0
+        }
+    }
+
+    /// Regroups `w` (nil when `supports(w, layout:)` is false). Reads every block of `w` once.
+    public init?(_ w: WeightMatrix, layout: Layout) {
+        guard Self.supports(w, layout: layout) else { return nil }
+        type = w.type
+        self.layout = layout
+        rows = w.rows
+        cols = w.cols
+        hasMinimum = w.type == .q4_1 || w.type == .q5_1
+        hasHighBits = w.type == .q5_0 || w.type == .q5_1
+        switch w.type {
+        case .q4_0: zeroPoint = 8
+        case .q5_0: zeroPoint = 16
+        case .q8_0: zeroPoint = 128
+        default: zeroPoint = 0
+        }
+        codesOffset = hasMinimum ? 64 : 32
+        let codeBytes = layout == .nibbles ? 256 : 512
+        highBitsOffset = codesOffset + codeBytes
+        recordBytes = highBitsOffset + (hasHighBits ? 64 : 0)
+        let total = (w.rows / Self.groupRows) * (w.cols / Self.blockValues) * recordBytes
+        data = UnsafeMutableRawPointer.allocate(byteCount: total, alignment: 64)
+        data.initializeMemory(as: UInt8.self, repeating: 0, count: total)
+        fill(from: w)
+    }
+
+    deinit { data.deallocate() }
+
+    /// Start of the record of row group `g`, block `b`.
+    @inline(__always)
+    func record(group g: Int, block b: Int) -> UnsafeRawPointer {
+        UnsafeRawPointer(data) + (g * blocks + b) * recordBytes
+    }
+
+    // MARK: - Filling from the source blocks
+
+    private func fill(from w: WeightMatrix) {
+        let blockBytes = w.type.blockBytes
+        var codes = [UInt8](repeating: 0, count: 32)
+        for r in 0..<rows {
+            let g = r / Self.groupRows, lane = r % Self.groupRows
+            for b in 0..<blocks {
+                let src = w.row(r) + b * blockBytes
+                let dst = data + (g * blocks + b) * recordBytes
+                dst.storeBytes(of: src.loadUnaligned(as: UInt16.self), toByteOffset: 2 * lane, as: UInt16.self)
+                if hasMinimum {
+                    dst.storeBytes(of: src.loadUnaligned(fromByteOffset: 2, as: UInt16.self),
+                                   toByteOffset: 32 + 2 * lane, as: UInt16.self)
+                }
+                Self.storedCodes(w.type, block: src, into: &codes)
+                for c in 0..<32 { place(code: codes[c], lane: lane, column: c, record: dst) }
+            }
+        }
+    }
+
+    /// The 32 codes of one source block as this layout stores them (unsigned, zero point kept).
+    static func storedCodes(_ type: TensorType, block: UnsafeRawPointer, into codes: inout [UInt8]) {
+        switch type {
+        case .q4_0, .q4_1:
+            let qs = type == .q4_0 ? 2 : 4
+            for j in 0..<16 {
+                let byte = block.load(fromByteOffset: qs + j, as: UInt8.self)
+                codes[j] = byte & 0x0F
+                codes[j + 16] = byte >> 4
+            }
+        case .q5_0, .q5_1:
+            let qhOffset = type == .q5_0 ? 2 : 4
+            let qh = block.loadUnaligned(fromByteOffset: qhOffset, as: UInt32.self)
+            for j in 0..<16 {
+                let byte = block.load(fromByteOffset: qhOffset + 4 + j, as: UInt8.self)
+                codes[j] = byte & 0x0F | UInt8((qh >> UInt32(j)) & 1) << 4
+                codes[j + 16] = byte >> 4 | UInt8((qh >> UInt32(j + 16)) & 1) << 4
+            }
+        case .q8_0:
+            for j in 0..<32 { codes[j] = UInt8(bitPattern: block.load(fromByteOffset: 2 + j, as: Int8.self)) }
+        default:
+            preconditionFailure("no interleaved layout for \(type)")
+        }
+    }
+
+    /// Writes one stored code (for `.bytes`, the signed byte's bit pattern, flipped to `q + 128` here).
+    private func place(code: UInt8, lane r: Int, column c: Int, record: UnsafeMutableRawPointer) {
+        let codes = record + codesOffset
+        switch layout {
+        case .nibbles:
+            let chunk = c / 4, k = c % 4
+            let byte = codes + 64 * (chunk % 4) + 4 * r + k
+            let low = code & 0x0F
+            let old = byte.load(as: UInt8.self)
+            byte.storeBytes(of: chunk < 4 ? old | low : old | low << 4, as: UInt8.self)
+            if hasHighBits && code & 0x10 != 0 {
+                let mask = record + highBitsOffset + 8 * chunk
+                let bit = 4 * r + k
+                mask.storeBytes(of: mask.load(as: UInt64.self) | 1 << UInt64(bit), as: UInt64.self)
+            }
+        case .bytes:
+            (codes + 64 * (c / 4) + 4 * r + c % 4).storeBytes(of: code ^ 0x80, as: UInt8.self)
+        }
+    }
+
+    // MARK: - Scalar read-back (for the twins and the tests)
+
+    /// The stored code of (row, column), zero point not removed.
+    public func code(row: Int, column: Int) -> Int32 {
+        let rec = record(group: row / Self.groupRows, block: column / Self.blockValues)
+        let r = row % Self.groupRows, c = column % Self.blockValues
+        let codes = rec + codesOffset
+        switch layout {
+        case .nibbles:
+            let chunk = c / 4, k = c % 4
+            let byte = codes.load(fromByteOffset: 64 * (chunk % 4) + 4 * r + k, as: UInt8.self)
+            var value = Int32(chunk < 4 ? byte & 0x0F : byte >> 4)
+            if hasHighBits {
+                let mask = rec.load(fromByteOffset: highBitsOffset + 8 * chunk, as: UInt64.self)
+                if mask >> UInt64(4 * r + k) & 1 != 0 { value |= 0x10 }
+            }
+            return value
+        case .bytes:
+            return Int32(codes.load(fromByteOffset: 64 * (c / 4) + 4 * r + c % 4, as: UInt8.self))
+        }
+    }
+
+    /// Scale `d` of (row, block).
+    public func scale(row: Int, block: Int) -> Float {
+        loadHalf(record(group: row / Self.groupRows, block: block), 2 * (row % Self.groupRows))
+    }
+
+    /// Minimum `m` of (row, block), 0 for formats without one.
+    public func minimum(row: Int, block: Int) -> Float {
+        hasMinimum ? loadHalf(record(group: row / Self.groupRows, block: block), 32 + 2 * (row % Self.groupRows)) : 0
+    }
+
+    /// The weight value at (row, column), as the source format defines it.
+    public func value(row: Int, column: Int) -> Float {
+        let b = column / Self.blockValues
+        return Float(code(row: row, column: column) - zeroPoint) * scale(row: row, block: b) + minimum(row: row, block: b)
+    }
+}
