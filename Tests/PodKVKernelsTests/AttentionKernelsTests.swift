@@ -48,6 +48,63 @@ final class AttentionKernelsTests: XCTestCase {
         }
     }
 
+    /// The grouped-query kernels (several heads per key/value row) against the scalar twins run head by
+    /// head: group sizes below, at and above the four heads held in registers (SmolLM2 has 3 per KV head,
+    /// Qwen2.5-0.5B 7), f16 and f32 rows, the 64-wide path and another width.
+    func testGroupedKernelsMatchPerHeadTwins() {
+        var rng = SeededRandom(seed: 23)
+        for half in [true, false] {
+            for width in [64, 48] {
+                for heads in [1, 3, 4, 7] {
+                    let count = 37, stride = 40
+                    let (bytes, _) = makeRows(count, width: width, half: half, rng: &rng)
+                    let q = rng.floats(heads * width)
+                    let weights = rng.floats(heads * stride, in: 0...1)
+                    let start = rng.floats(heads * width)
+                    bytes.withUnsafeBytes { raw in
+                        let rowBytes = width * (half ? 2 : 4)
+                        let table = (0..<count).map { raw.baseAddress! + ((5 * $0) % count) * rowBytes }
+                        var fast = [Float](repeating: .nan, count: heads * stride), ref = fast
+                        AttentionKernels.scoresGroup(q, heads: heads, rows: table, count: count, width: width, half: half,
+                                                     scale: 0.125, into: &fast, logitStride: stride)
+                        q.withUnsafeBufferPointer { qb in
+                            ref.withUnsafeMutableBufferPointer { rb in
+                                for h in 0..<heads {
+                                    ReferenceVectorOps.scores(qb.baseAddress! + h * width, rows: table, count: count, width: width,
+                                                              half: half, scale: 0.125, into: rb.baseAddress! + h * stride)
+                                }
+                            }
+                        }
+                        for h in 0..<heads {
+                            for i in 0..<count {
+                                XCTAssertEqual(fast[h * stride + i], ref[h * stride + i], accuracy: 1e-5 * Float(width),
+                                               "scores half \(half) width \(width) heads \(heads) head \(h) row \(i)")
+                            }
+                        }
+                        var outFast = start, outRef = start
+                        outFast.withUnsafeMutableBufferPointer { fb in
+                            let outs = (0..<heads).map { fb.baseAddress! + $0 * width }
+                            AttentionKernels.accumulateRowsGroup(weights: weights, weightStride: stride, heads: heads, rows: table,
+                                                                 count: count, width: width, half: half, into: outs)
+                        }
+                        weights.withUnsafeBufferPointer { wb in
+                            outRef.withUnsafeMutableBufferPointer { rb in
+                                for h in 0..<heads {
+                                    ReferenceVectorOps.accumulateRows(weights: wb.baseAddress! + h * stride, rows: table, count: count,
+                                                                      width: width, half: half, into: rb.baseAddress! + h * width)
+                                }
+                            }
+                        }
+                        for c in 0..<(heads * width) {
+                            XCTAssertEqual(outFast[c], outRef[c], accuracy: 1e-5 * Float(count),
+                                           "accumulate half \(half) width \(width) heads \(heads) index \(c)")
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     func testExpShiftedAndMaximumMatchTwins() {
         var rng = SeededRandom(seed: 22)
         for n in [1, 5, 16, 17, 100, 128] {

@@ -31,6 +31,15 @@ struct SoftmaxAccumulator {
         logits: UnsafeMutablePointer<Float>, count: Int, valueRows: UnsafePointer<UnsafeRawPointer>, half: Bool
     ) {
         guard count > 0 else { return }
+        absorb(logits: logits, count: count)
+        AttentionKernels.accumulateRows(weights: logits, rows: valueRows, count: count, width: width, half: half, into: out)
+    }
+
+    /// The softmax half of `add`: takes a block of `count` (>= 1) logits into the running maximum and sum,
+    /// rescaling `out` when the maximum grows, and overwrites `logits` with the weights the caller must
+    /// then accumulate into `out` (the grouped attention does that for several heads per value row).
+    @inline(__always)
+    mutating func absorb(logits: UnsafeMutablePointer<Float>, count: Int) {
         let m = AttentionKernels.maximum(logits, count: count)
         if m > maxLogit {
             if sumExp > 0 {
@@ -41,7 +50,6 @@ struct SoftmaxAccumulator {
             maxLogit = m
         }
         sumExp += AttentionKernels.expShifted(logits, minus: maxLogit, count: count)
-        AttentionKernels.accumulateRows(weights: logits, rows: valueRows, count: count, width: width, half: half, into: out)
     }
 
     /// Merges `other` (over a disjoint token set, its own output buffer) into this accumulator.
@@ -111,6 +119,37 @@ func attendRange<K: KVRows, V: KVRows>(
             acc.add(logits: scratch, count: n, valueRows: rows, half: valueHalf)
             start += n
         }
+    }
+}
+
+/// `attendRange` for the `heads` query heads that share one KV head (`q`: their vectors one after
+/// another): each block of key and value rows is read once for all of them. `accs` holds one accumulator
+/// per head; `scratch` holds `heads * attentionBlock` floats.
+@inline(__always)
+func attendRangeGroup<K: KVRows, V: KVRows>(
+    _ q: UnsafePointer<Float>, heads: Int, scale: Float, keys: K, values: V, positions: Range<Int>,
+    into accs: UnsafeMutablePointer<SoftmaxAccumulator>, scratch: UnsafeMutablePointer<Float>
+) {
+    guard !positions.isEmpty else { return }
+    let width = keys.rowWidth
+    let keyHalf = keys.elementType == .f16, valueHalf = values.elementType == .f16
+    withUnsafeTemporaryAllocation(of: UnsafeRawPointer.self, capacity: attentionBlock) { table in
+    withUnsafeTemporaryAllocation(of: UnsafeMutablePointer<Float>.self, capacity: heads) { outs in
+        for h in 0..<heads { (outs.baseAddress! + h).initialize(to: accs[h].out) }
+        let rows = table.baseAddress!
+        var start = positions.lowerBound
+        while start < positions.upperBound {
+            let n = min(attentionBlock, positions.upperBound - start)
+            for i in 0..<n { (rows + i).initialize(to: keys.row(start + i)) }
+            AttentionKernels.scoresGroup(q, heads: heads, rows: rows, count: n, width: width, half: keyHalf, scale: scale,
+                                         into: scratch, logitStride: attentionBlock)
+            for h in 0..<heads { accs[h].absorb(logits: scratch + h * attentionBlock, count: n) }
+            for i in 0..<n { rows[i] = values.row(start + i) }
+            AttentionKernels.accumulateRowsGroup(weights: scratch, weightStride: attentionBlock, heads: heads, rows: rows,
+                                                 count: n, width: width, half: valueHalf, into: outs.baseAddress!)
+            start += n
+        }
+    }
     }
 }
 

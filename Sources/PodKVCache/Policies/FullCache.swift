@@ -34,11 +34,11 @@ public final class FullCache: KVCachePolicy {
                 layerValues[h].append(rows.values + i * g.kvHeadCount * g.headDim + h * g.headDim)
             }
         }
-        forEachQueryHead(rows: rows, geometry: g, pool: pool) { i, head, acc, scratch, _ in
-            let kv = head / g.queriesPerKVHead
-            let q = rows.queries + i * g.headCount * g.headDim + head * g.headDim
-            attendRange(q, scale: g.scale, keys: layerKeys[kv], values: layerValues[kv],
-                        positions: 0..<(rows.startPosition + i + 1), into: &acc, scratch: scratch)
+        // The query heads of one KV head together: each cached row is read once per group, not per head.
+        forEachKVHead(rows: rows, geometry: g, pool: pool) { i, kv, accs, scratch in
+            let q = rows.queries + i * g.headCount * g.headDim + kv * g.queriesPerKVHead * g.headDim
+            attendRangeGroup(q, heads: g.queriesPerKVHead, scale: g.scale, keys: layerKeys[kv], values: layerValues[kv],
+                             positions: 0..<(rows.startPosition + i + 1), into: accs, scratch: scratch)
         }
     }
 
@@ -96,6 +96,37 @@ func forEachQueryHead(
                     body(i, head, &acc, scratch, accOut + g.headDim)
                     acc.finish(into: rows.output + i * g.headCount * g.headDim + head * g.headDim)
                 }
+            }
+        }
+    }
+}
+
+/// Runs `body` for every (query row, KV head) of a chunk across the pool with one fresh accumulator per
+/// query head of the group (`geometry.queriesPerKVHead` of them) and a logits scratch of
+/// `queriesPerKVHead * attentionBlock` floats, then writes the normalised output rows of those heads.
+func forEachKVHead(
+    rows: AttentionRows, geometry g: KVGeometry, pool: ThreadPool,
+    _ body: (_ row: Int, _ kvHead: Int, _ accs: UnsafeMutablePointer<SoftmaxAccumulator>, _ scratch: UnsafeMutablePointer<Float>) -> Void
+) {
+    let group = g.queriesPerKVHead
+    let items = rows.count * g.kvHeadCount
+    withoutActuallyEscaping(body) { body in
+        pool.parallelFor(items) { range in
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: group * (attentionBlock + g.headDim)) { buf in
+            withUnsafeTemporaryAllocation(of: SoftmaxAccumulator.self, capacity: group) { accBuf in
+                let scratch = buf.baseAddress!, outs = scratch + group * attentionBlock
+                let accs = accBuf.baseAddress!
+                for item in range {
+                    let i = item / g.kvHeadCount, kv = item % g.kvHeadCount
+                    for h in 0..<group { (accs + h).initialize(to: SoftmaxAccumulator(out: outs + h * g.headDim, width: g.headDim)) }
+                    body(i, kv, accs, scratch)
+                    for h in 0..<group {
+                        let head = kv * group + h
+                        accs[h].finish(into: rows.output + i * g.headCount * g.headDim + head * g.headDim)
+                    }
+                    accs.deinitialize(count: group)
+                }
+            }
             }
         }
     }
