@@ -42,6 +42,10 @@ public struct ModelBenchmark {
         public var kvFullCacheBytes: Int
         /// Peak resident set size of the process so far (VmHWM).
         public var peakRSSBytes: Int
+        /// Activation precision of the decode kernels on interleaved weights (`fine` or `int8`).
+        public var decodePrecision: String
+        /// Bytes of the interleaved weight copies the decode kernels read (0 with `--no-decode-layouts`).
+        public var decodeLayoutBytes: Int
     }
 
     public let model: LanguageModel
@@ -98,7 +102,8 @@ public struct ModelBenchmark {
             kvPolicy: policy.description, repetitions: repetitions, tokensPerSMedian: median,
             tokensPerSMin: sorted.first!, tokensPerSMax: sorted.last!, samples: samples,
             kvBytes: lastReport?.allocatedBytes ?? 0, kvFullCacheBytes: lastReport?.fullCacheBytes ?? 0,
-            peakRSSBytes: Self.peakRSS())
+            peakRSSBytes: Self.peakRSS(), decodePrecision: transformer.decodePrecision.rawValue,
+            decodeLayoutBytes: model.weights.decodeLayoutBytes)
     }
 
     static func argmax(_ logits: [Float], limit: Int) -> Int {

@@ -108,49 +108,67 @@ public final class PoDCache: KVCachePolicy {
         outcome.initialize(repeating: 0, count: n * g.headCount)
         defer { outcome.deallocate() }
         do {
-            forEachQueryHead(rows: rows, geometry: g, pool: pool) { i, head, acc, scratch, spare in
-                let kv = head / g.queriesPerKVHead
+            // The query heads of one KV head together: every key and value row is read once per group.
+            let group = g.queriesPerKVHead, d = g.headDim
+            forEachKVHead(rows: rows, geometry: g, pool: pool) { i, kv, accs, scratch in
                 let p = start + i
-                let q = rows.queries + i * qStride + head * g.headDim
+                let q = rows.queries + i * qStride + kv * group * d
                 let a = owners[kv][l]
                 guard let own = self.proximalKeys[l][kv] else {
                     // Owner layer (or block of one): plain attention over all its keys.
-                    attendRange(q, scale: g.scale, keys: self.ownerKeys[l][kv]!, values: layerValues[kv],
-                                positions: 0..<(p + 1), into: &acc, scratch: scratch)
+                    attendRangeGroup(q, heads: group, scale: g.scale, keys: self.ownerKeys[l][kv]!, values: layerValues[kv],
+                                     positions: 0..<(p + 1), into: accs, scratch: scratch)
                     return
                 }
                 // Proximal part, own keys: sinks and older window rows from the ring, fresh rows from the chunk.
                 let chunk = self.chunkKeys[kv]
                 let sinkEnd = min(ns, p + 1)
                 let recentStart = max(ns, p - nr + 1)
-                attendRange(q, scale: g.scale, keys: own, values: layerValues[kv], positions: 0..<min(sinkEnd, start),
-                            into: &acc, scratch: scratch)
-                attendRange(q, scale: g.scale, keys: chunk, values: layerValues[kv], positions: span(start, sinkEnd),
-                            into: &acc, scratch: scratch)
-                attendRange(q, scale: g.scale, keys: own, values: layerValues[kv],
-                            positions: span(recentStart, min(start, p + 1)), into: &acc, scratch: scratch)
-                attendRange(q, scale: g.scale, keys: chunk, values: layerValues[kv],
-                            positions: span(max(recentStart, start), p + 1), into: &acc, scratch: scratch)
+                attendRangeGroup(q, heads: group, scale: g.scale, keys: own, values: layerValues[kv],
+                                 positions: 0..<min(sinkEnd, start), into: accs, scratch: scratch)
+                attendRangeGroup(q, heads: group, scale: g.scale, keys: chunk, values: layerValues[kv],
+                                 positions: span(start, sinkEnd), into: accs, scratch: scratch)
+                attendRangeGroup(q, heads: group, scale: g.scale, keys: own, values: layerValues[kv],
+                                 positions: span(recentStart, min(start, p + 1)), into: accs, scratch: scratch)
+                attendRangeGroup(q, heads: group, scale: g.scale, keys: chunk, values: layerValues[kv],
+                                 positions: span(max(recentStart, start), p + 1), into: accs, scratch: scratch)
 
-                // Distant part, the owner's keys, the layer's own values.
+                // Distant part, the owner's keys, the layer's own values; each head's distant query (own,
+                // owner's or adapted) side by side so the group reads the owner's keys once.
                 let distant = span(ns, p - nr + 1)
                 guard !distant.isEmpty else { return }
-                let (dq, bias) = self.rule.resolve(
-                    layer: l, head: head, row: i, rows: rows, geometry: g, ownerQueries: saved[a], spare: spare + g.headDim)
-                var far = SoftmaxAccumulator(out: spare, width: g.headDim)
-                attendRange(dq, scale: g.scale, keys: self.ownerKeys[a][kv]!, values: layerValues[kv], positions: distant,
-                            into: &far, scratch: scratch)
-                far.shiftLogits(by: bias)
-                if let tau = self.skipThreshold {
-                    // Gate g = Z_P / (Z_P + Z_D) = 1 / (1 + exp(lse_D - lse_P)).
-                    let gate = 1 / (1 + expf(far.logSumExp - acc.logSumExp))
-                    if gate >= tau {
-                        outcome[i * g.headCount + head] = 2
-                        return
+                withUnsafeTemporaryAllocation(of: Float.self, capacity: 3 * group * d + group) { buf in
+                withUnsafeTemporaryAllocation(of: SoftmaxAccumulator.self, capacity: group) { farBuf in
+                    let queries = buf.baseAddress!, farOut = queries + group * d, spare = farOut + group * d
+                    let bias = spare + group * d
+                    let far = farBuf.baseAddress!
+                    for h in 0..<group {
+                        let (dq, b) = self.rule.resolve(
+                            layer: l, head: kv * group + h, row: i, rows: rows, geometry: g, ownerQueries: saved[a],
+                            spare: spare + h * d)
+                        (queries + h * d).update(from: dq, count: d)
+                        bias[h] = b
+                        (far + h).initialize(to: SoftmaxAccumulator(out: farOut + h * d, width: d))
                     }
+                    attendRangeGroup(queries, heads: group, scale: g.scale, keys: self.ownerKeys[a][kv]!,
+                                     values: layerValues[kv], positions: distant, into: far, scratch: scratch)
+                    for h in 0..<group {
+                        let head = kv * group + h
+                        far[h].shiftLogits(by: bias[h])
+                        if let tau = self.skipThreshold {
+                            // Gate g = Z_P / (Z_P + Z_D) = 1 / (1 + exp(lse_D - lse_P)).
+                            let gate = 1 / (1 + expf(far[h].logSumExp - accs[h].logSumExp))
+                            if gate >= tau {
+                                outcome[i * g.headCount + head] = 2
+                                continue
+                            }
+                        }
+                        outcome[i * g.headCount + head] = 1
+                        accs[h].merge(far[h])
+                    }
+                    far.deinitialize(count: group)
                 }
-                outcome[i * g.headCount + head] = 1
-                acc.merge(far)
+                }
             }
         }
         for j in 0..<(n * g.headCount) {
