@@ -50,6 +50,25 @@ final class ThreadPoolTests: XCTestCase {
         XCTAssertEqual(total.load(ordering: .relaxed), 20_000 * 16)
     }
 
+    /// Jobs of few chunks followed by jobs of many (decode alternates 3-item attention jobs with 8-chunk
+    /// matrix jobs): a worker late from a small job must not claim a chunk of it while the next, larger job
+    /// is being published. Before the chunk count travelled in the claim word this ran bodies twice or with
+    /// the wrong closure (a crash within a few thousand calls on 2 threads).
+    func testAlternatingSmallAndLargeJobsCoverEveryIndexOnce() {
+        for threads in [2, 3] {
+            let pool = ThreadPool(threadCount: threads)
+            let total = Atomic<Int>(0)
+            var expected = 0
+            for call in 0..<30_000 {
+                let count = call % 2 == 0 ? 3 : 64
+                expected += count * (call % 7 + 1)
+                let weight = call % 7 + 1
+                pool.parallelFor(count) { r in total.add(r.count * weight, ordering: .relaxed) }
+            }
+            XCTAssertEqual(total.load(ordering: .relaxed), expected, "threads \(threads)")
+        }
+    }
+
     func testSingleThreadRunsInline() {
         let pool = ThreadPool(threadCount: 1)
         var seen: [Range<Int>] = []

@@ -64,7 +64,7 @@ public final class ThreadPool: @unchecked Sendable {
         }
         defer { shared.release() }
         // A few chunks per thread let a thread that started late (or was preempted) be covered by others.
-        let chunkCount = min(count, (workers.count + 1) * 4)
+        let chunkCount = min(count, (workers.count + 1) * 4, 0xFFFF)
         withoutActuallyEscaping(body) { escapable in
             shared.run(count: count, chunkCount: chunkCount, body: escapable)
         }
@@ -75,8 +75,11 @@ public final class ThreadPool: @unchecked Sendable {
 final class PoolShared: @unchecked Sendable {
     /// Incremented (never reset) to announce a new job; also the shutdown signal (with `stopping`).
     private let generation = Atomic<Int>(0)
-    /// `generation << 32 | next chunk index`; tagging with the generation stops a late worker from an old
-    /// job from claiming a chunk of the next one.
+    /// `generation << 32 | chunkCount << 16 | next chunk index`. The generation tag stops a late worker
+    /// from an old job from claiming a chunk of the next one; the chunk count travels in the same word so
+    /// the bound a worker checks always belongs to the generation it claims from (read from the shared
+    /// `chunkCount` field instead, a worker late from a job of 3 chunks could claim "chunk 3" of that
+    /// finished job while the next job of 8 chunks was being published, and run with half-written state).
     private let claim = Atomic<Int>(0)
     /// Chunks of the current job not yet finished.
     private let pending = Atomic<Int>(0)
@@ -124,7 +127,7 @@ final class PoolShared: @unchecked Sendable {
         self.body = body
         let gen = generation.load(ordering: .relaxed) + 1
         pending.store(chunkCount, ordering: .relaxed)
-        claim.store(gen << 32, ordering: .relaxed)
+        claim.store(gen << 32 | chunkCount << 16, ordering: .relaxed)
         generation.store(gen, ordering: .sequentiallyConsistent)
         if sleepers.load(ordering: .sequentiallyConsistent) > 0 {
             pthread_mutex_lock(mutex)
@@ -145,18 +148,19 @@ final class PoolShared: @unchecked Sendable {
     private func work(generation gen: Int) {
         while true {
             var current = claim.load(ordering: .relaxed)
-            var index = 0
+            var index = 0, chunks = 0
             while true {
                 guard current >> 32 == gen else { return }
-                index = current & 0xFFFF_FFFF
-                guard index < chunkCount else { return }
+                index = current & 0xFFFF
+                chunks = (current >> 16) & 0xFFFF
+                guard index < chunks else { return }
                 let (exchanged, original) = claim.compareExchange(
                     expected: current, desired: current + 1, ordering: .acquiringAndReleasing)
                 if exchanged { break }
                 current = original
             }
-            let lower = index * count / chunkCount
-            let upper = (index + 1) * count / chunkCount
+            let lower = index * count / chunks
+            let upper = (index + 1) * count / chunks
             if lower < upper { invoke(lower..<upper) }
             // `invoke` has returned, so this thread holds no reference to the caller's closure any more
             // when the caller sees `pending` reach 0 and ends `withoutActuallyEscaping`.
