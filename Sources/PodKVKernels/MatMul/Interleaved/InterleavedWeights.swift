@@ -1,3 +1,5 @@
+import Dispatch
+
 /// A copy of a quantized weight matrix regrouped for the decode (one-row) kernels: 16 rows side by side.
 ///
 /// Why: the row-major GGUF layout makes a one-row product a horizontal dot product per output row; most of
@@ -92,7 +94,14 @@ public final class InterleavedWeights: @unchecked Sendable {
         let total = (w.rows / Self.groupRows) * (w.cols / Self.blockValues) * recordBytes
         data = UnsafeMutableRawPointer.allocate(byteCount: total, alignment: 64)
         data.initializeMemory(as: UInt8.self, repeating: 0, count: total)
-        fill(from: w)
+        // Row groups are independent records: large matrices (an output projection of 136M values) are
+        // regrouped on every core.
+        let groupCount = w.rows / Self.groupRows
+        let parts = min(groupCount, max(1, total >> 22))
+        DispatchQueue.concurrentPerform(iterations: parts) { part in
+            let lower = part * groupCount / parts, upper = (part + 1) * groupCount / parts
+            fill(from: w, rows: (lower * Self.groupRows)..<(upper * Self.groupRows))
+        }
     }
 
     deinit { data.deallocate() }
@@ -105,10 +114,21 @@ public final class InterleavedWeights: @unchecked Sendable {
 
     // MARK: - Filling from the source blocks
 
-    private func fill(from w: WeightMatrix) {
+    /// Copies rows `rows` of `w` into their records. The source blocks store value j < 16 in the low
+    /// nibble and j + 16 in the high nibble of byte j, which is exactly the byte the nibble layout wants for
+    /// chunk j / 4 (low) and chunk j / 4 + 4 (high): four source bytes per 4-column chunk move as one word.
+    private func fill(from w: WeightMatrix, rows: Range<Int>) {
         let blockBytes = w.type.blockBytes
-        var codes = [UInt8](repeating: 0, count: 32)
-        for r in 0..<rows {
+        // Byte offset of the codes (`qs`) and of the fifth-bit word (`qh`) inside a source block.
+        let qsOffset: Int, qhOffset: Int
+        switch w.type {
+        case .q4_0: (qsOffset, qhOffset) = (2, 0)
+        case .q4_1: (qsOffset, qhOffset) = (4, 0)
+        case .q5_0: (qsOffset, qhOffset) = (6, 2)
+        case .q5_1: (qsOffset, qhOffset) = (8, 4)
+        default: (qsOffset, qhOffset) = (2, 0)  // q8_0
+        }
+        for r in rows {
             let g = r / Self.groupRows, lane = r % Self.groupRows
             for b in 0..<blocks {
                 let src = w.row(r) + b * blockBytes
@@ -118,54 +138,29 @@ public final class InterleavedWeights: @unchecked Sendable {
                     dst.storeBytes(of: src.loadUnaligned(fromByteOffset: 2, as: UInt16.self),
                                    toByteOffset: 32 + 2 * lane, as: UInt16.self)
                 }
-                Self.storedCodes(w.type, block: src, into: &codes)
-                for c in 0..<32 { place(code: codes[c], lane: lane, column: c, record: dst) }
+                let codes = dst + codesOffset
+                switch layout {
+                case .nibbles:
+                    for v in 0..<4 {
+                        codes.storeBytes(of: src.loadUnaligned(fromByteOffset: qsOffset + 4 * v, as: UInt32.self),
+                                         toByteOffset: 64 * v + 4 * lane, as: UInt32.self)
+                    }
+                    if hasHighBits {
+                        let qh = UInt64(src.loadUnaligned(fromByteOffset: qhOffset, as: UInt32.self))
+                        for c in 0..<8 {
+                            let mask = dst + highBitsOffset + 8 * c
+                            let bits = (qh >> UInt64(4 * c)) & 0xF
+                            mask.storeBytes(of: mask.load(as: UInt64.self) | bits << UInt64(4 * lane), as: UInt64.self)
+                        }
+                    }
+                case .bytes:
+                    // Signed codes flipped to q + 128, four per word.
+                    for c in 0..<8 {
+                        let word = src.loadUnaligned(fromByteOffset: qsOffset + 4 * c, as: UInt32.self) ^ 0x8080_8080
+                        codes.storeBytes(of: word, toByteOffset: 64 * c + 4 * lane, as: UInt32.self)
+                    }
+                }
             }
-        }
-    }
-
-    /// The 32 codes of one source block as this layout stores them (unsigned, zero point kept).
-    static func storedCodes(_ type: TensorType, block: UnsafeRawPointer, into codes: inout [UInt8]) {
-        switch type {
-        case .q4_0, .q4_1:
-            let qs = type == .q4_0 ? 2 : 4
-            for j in 0..<16 {
-                let byte = block.load(fromByteOffset: qs + j, as: UInt8.self)
-                codes[j] = byte & 0x0F
-                codes[j + 16] = byte >> 4
-            }
-        case .q5_0, .q5_1:
-            let qhOffset = type == .q5_0 ? 2 : 4
-            let qh = block.loadUnaligned(fromByteOffset: qhOffset, as: UInt32.self)
-            for j in 0..<16 {
-                let byte = block.load(fromByteOffset: qhOffset + 4 + j, as: UInt8.self)
-                codes[j] = byte & 0x0F | UInt8((qh >> UInt32(j)) & 1) << 4
-                codes[j + 16] = byte >> 4 | UInt8((qh >> UInt32(j + 16)) & 1) << 4
-            }
-        case .q8_0:
-            for j in 0..<32 { codes[j] = UInt8(bitPattern: block.load(fromByteOffset: 2 + j, as: Int8.self)) }
-        default:
-            preconditionFailure("no interleaved layout for \(type)")
-        }
-    }
-
-    /// Writes one stored code (for `.bytes`, the signed byte's bit pattern, flipped to `q + 128` here).
-    private func place(code: UInt8, lane r: Int, column c: Int, record: UnsafeMutableRawPointer) {
-        let codes = record + codesOffset
-        switch layout {
-        case .nibbles:
-            let chunk = c / 4, k = c % 4
-            let byte = codes + 64 * (chunk % 4) + 4 * r + k
-            let low = code & 0x0F
-            let old = byte.load(as: UInt8.self)
-            byte.storeBytes(of: chunk < 4 ? old | low : old | low << 4, as: UInt8.self)
-            if hasHighBits && code & 0x10 != 0 {
-                let mask = record + highBitsOffset + 8 * chunk
-                let bit = 4 * r + k
-                mask.storeBytes(of: mask.load(as: UInt64.self) | 1 << UInt64(bit), as: UInt64.self)
-            }
-        case .bytes:
-            (codes + 64 * (c / 4) + 4 * r + c % 4).storeBytes(of: code ^ 0x80, as: UInt8.self)
         }
     }
 
