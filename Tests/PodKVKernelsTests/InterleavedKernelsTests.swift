@@ -50,26 +50,26 @@ final class InterleavedKernelsTests: XCTestCase {
             let copy = try XCTUnwrap(withMatrix(type, rows: rows, cols: cols, bytes) {
                 InterleavedWeights($0, layout: type == .q8_0 ? .bytes : .nibbles)
             })
-            var fast = [Float](repeating: .nan, count: rows), twin = fast
-            x.withUnsafeBufferPointer { xb in
-                Q8Activation.withQuantized(xb.baseAddress!, count: cols) { act in
-                    copy.product(groups: 0..<copy.groups, act, &fast)
-                    copy.productScalar(groups: 0..<copy.groups, act, &twin)
+            for precision in MatMul.ActivationPrecision.allCases {
+                var fast = [Float](repeating: .nan, count: rows), twin = fast
+                x.withUnsafeBufferPointer { xb in
+                    switch precision {
+                    case .int8:
+                        Q8Activation.withQuantized(xb.baseAddress!, count: cols) { act in
+                            copy.product(groups: 0..<copy.groups, act, &fast)
+                            copy.productScalar(groups: 0..<copy.groups, act, &twin)
+                        }
+                    case .fine:
+                        Q8x2Activation.withQuantized(xb.baseAddress!, count: cols) { act in
+                            copy.product(groups: 0..<copy.groups, act, &fast)
+                            copy.productScalar(groups: 0..<copy.groups, act, &twin)
+                        }
+                    }
                 }
-            }
-            for r in 0..<rows {
-                let scale = zip(w[(r * cols)..<((r + 1) * cols)], x).reduce(Float(0)) { $0 + abs($1.0 * $1.1) }
-                XCTAssertEqual(fast[r], twin[r], accuracy: scale * 1e-5 + 1e-5, "\(type) row \(r)")
-            }
-            x.withUnsafeBufferPointer { xb in
-                Q8x2Activation.withQuantized(xb.baseAddress!, count: cols) { act in
-                    copy.product(groups: 0..<copy.groups, act, &fast)
-                    copy.productScalar(groups: 0..<copy.groups, act, &twin)
+                for r in 0..<rows {
+                    let scale = zip(w[(r * cols)..<((r + 1) * cols)], x).reduce(Float(0)) { $0 + abs($1.0 * $1.1) }
+                    XCTAssertEqual(fast[r], twin[r], accuracy: scale * 1e-5 + 1e-5, "\(type) \(precision) row \(r)")
                 }
-            }
-            for r in 0..<rows {
-                let scale = zip(w[(r * cols)..<((r + 1) * cols)], x).reduce(Float(0)) { $0 + abs($1.0 * $1.1) }
-                XCTAssertEqual(fast[r], twin[r], accuracy: scale * 1e-5 + 1e-5, "\(type) fine row \(r)")
             }
         }
     }

@@ -33,22 +33,20 @@ struct Q8Activation {
         return align64(count) + 3 * align64(blocks * 4) + align64(count) + align64(blocks * 8) + 64
     }
 
-    private static func align64(_ n: Int) -> Int { (n + 63) & ~63 }
-
     /// Carves the buffers out of `scratch` (at least `scratchBytes(count:)` bytes, 64-byte aligned).
     init(scratch: UnsafeMutableRawPointer, count: Int) {
         let blocks = count / 32
         var p = scratch
         qs = p.bindMemory(to: Int8.self, capacity: count)
-        p += Self.align64(count)
+        p += align64(count)
         scale = p.bindMemory(to: Float.self, capacity: blocks)
-        p += Self.align64(blocks * 4)
+        p += align64(blocks * 4)
         sum = p.bindMemory(to: Float.self, capacity: blocks)
-        p += Self.align64(blocks * 4)
+        p += align64(blocks * 4)
         negSum4 = p.bindMemory(to: Int32.self, capacity: count / 4)
-        p += Self.align64(count)
+        p += align64(count)
         scaleSum = p.bindMemory(to: Float.self, capacity: blocks * 2)
-        p += Self.align64(blocks * 8)
+        p += align64(blocks * 8)
         qsum = p.bindMemory(to: Int32.self, capacity: blocks)
         self.count = count
     }

@@ -26,8 +26,6 @@ struct Q8x2Activation {
     /// Largest |q|: 127 * 128, so the high digit never leaves -127...127.
     static let limit: Float = 16256
 
-    private static func align64(_ n: Int) -> Int { (n + 63) & ~63 }
-
     /// Bytes of scratch needed for `count` values (64-byte aligned sub-buffers).
     static func scratchBytes(count: Int) -> Int {
         2 * align64(count) + 4 * align64(count / 32 * 4) + 64
@@ -38,15 +36,15 @@ struct Q8x2Activation {
         let blocks = count / 32
         var p = scratch
         hi = p.bindMemory(to: Int8.self, capacity: count)
-        p += Self.align64(count)
+        p += align64(count)
         lo = p.bindMemory(to: Int8.self, capacity: count)
-        p += Self.align64(count)
+        p += align64(count)
         scale = p.bindMemory(to: Float.self, capacity: blocks)
-        p += Self.align64(blocks * 4)
+        p += align64(blocks * 4)
         sum = p.bindMemory(to: Float.self, capacity: blocks)
-        p += Self.align64(blocks * 4)
+        p += align64(blocks * 4)
         hiSum = p.bindMemory(to: Int32.self, capacity: blocks)
-        p += Self.align64(blocks * 4)
+        p += align64(blocks * 4)
         loSum = p.bindMemory(to: Int32.self, capacity: blocks)
         self.count = count
     }

@@ -18,3 +18,7 @@ func loadBFloat16(_ p: UnsafeRawPointer, _ byteOffset: Int = 0) -> Float {
 func storeHalf(_ value: Float, _ p: UnsafeMutableRawPointer, _ byteOffset: Int = 0) {
     p.storeBytes(of: Float16(value).bitPattern, toByteOffset: byteOffset, as: UInt16.self)
 }
+
+/// `n` rounded up to a multiple of 64 (the alignment of the activation scratch sub-buffers).
+@inline(__always)
+func align64(_ n: Int) -> Int { (n + 63) & ~63 }

@@ -28,14 +28,7 @@ extension AttentionKernels {
                 let d0 = loadF16x(head(3)), d1 = loadF16x(head(3) + 16), d2 = loadF16x(head(3) + 32), d3 = loadF16x(head(3) + 48)
                 let out = logits + h0 * logitStride
                 for i in 0..<count {
-                    let r = rows[i]
-                    let k0: __m512, k1: __m512, k2: __m512, k3: __m512
-                    if half {
-                        k0 = halfToFloat16x(r); k1 = halfToFloat16x(r + 32); k2 = halfToFloat16x(r + 64); k3 = halfToFloat16x(r + 96)
-                    } else {
-                        let f = r.assumingMemoryBound(to: Float.self)
-                        k0 = loadF16x(f); k1 = loadF16x(f + 16); k2 = loadF16x(f + 32); k3 = loadF16x(f + 48)
-                    }
+                    let (k0, k1, k2, k3) = row64(rows[i], half: half)
                     @inline(__always) func dot(_ x0: __m512, _ x1: __m512, _ x2: __m512, _ x3: __m512) -> Float {
                         _mm512_reduce_add_ps(_mm512_add_ps(_mm512_fmadd_ps(x0, k0, _mm512_mul_ps(x2, k2)),
                                                            _mm512_fmadd_ps(x1, k1, _mm512_mul_ps(x3, k3))))
@@ -74,14 +67,7 @@ extension AttentionKernels {
                 var d0 = loadF16x(out(3)), d1 = loadF16x(out(3) + 16), d2 = loadF16x(out(3) + 32), d3 = loadF16x(out(3) + 48)
                 let wa = weight(0), wb = weight(1), wc = weight(2), wd = weight(3)
                 for i in 0..<count {
-                    let r = rows[i]
-                    let v0: __m512, v1: __m512, v2: __m512, v3: __m512
-                    if half {
-                        v0 = halfToFloat16x(r); v1 = halfToFloat16x(r + 32); v2 = halfToFloat16x(r + 64); v3 = halfToFloat16x(r + 96)
-                    } else {
-                        let f = r.assumingMemoryBound(to: Float.self)
-                        v0 = loadF16x(f); v1 = loadF16x(f + 16); v2 = loadF16x(f + 32); v3 = loadF16x(f + 48)
-                    }
+                    let (v0, v1, v2, v3) = row64(rows[i], half: half)
                     var w = _mm512_set1_ps(wa[i])
                     a0 = _mm512_fmadd_ps(w, v0, a0); a1 = _mm512_fmadd_ps(w, v1, a1)
                     a2 = _mm512_fmadd_ps(w, v2, a2); a3 = _mm512_fmadd_ps(w, v3, a3)
@@ -111,6 +97,14 @@ extension AttentionKernels {
     }
 
     #if arch(x86_64)
+    /// The 64 values of a cached row (IEEE half when `half`, else Float) as four float vectors.
+    @inline(__always)
+    private static func row64(_ r: UnsafeRawPointer, half: Bool) -> (__m512, __m512, __m512, __m512) {
+        if half { return (halfToFloat16x(r), halfToFloat16x(r + 32), halfToFloat16x(r + 64), halfToFloat16x(r + 96)) }
+        let f = r.assumingMemoryBound(to: Float.self)
+        return (loadF16x(f), loadF16x(f + 16), loadF16x(f + 32), loadF16x(f + 48))
+    }
+
     @inline(__always)
     private static func store(_ v0: __m512, _ v1: __m512, _ v2: __m512, _ v3: __m512, _ p: UnsafeMutablePointer<Float>) {
         storeF16x(v0, p); storeF16x(v1, p + 16); storeF16x(v2, p + 32); storeF16x(v3, p + 48)
