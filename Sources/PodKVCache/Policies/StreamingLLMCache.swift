@@ -51,26 +51,27 @@ public final class StreamingLLMCache: KVCachePolicy {
         }
         let layerKeys = keys[layer], layerValues = values[layer]
         let ns = sinkCount, nr = windowCount
-        forEachQueryHead(rows: rows, geometry: g, pool: pool) { i, head, acc, scratch, _ in
-            let kv = head / g.queriesPerKVHead
+        // The query heads of one KV head together: each cached row is read once per group.
+        let group = g.queriesPerKVHead
+        forEachKVHead(rows: rows, geometry: g, pool: pool) { i, kv, accs, scratch in
             let p = start + i
-            let q = rows.queries + i * g.headCount * g.headDim + head * g.headDim
+            let q = rows.queries + i * g.headCount * g.headDim + kv * group * g.headDim
             let sinkEnd = min(ns, p + 1)
             let recentStart = max(ns, p - nr + 1)
             // Sinks and the older part of the window come from the cache, the rest from this chunk.
             let cachedSinks = 0..<min(sinkEnd, start)
-            attendRange(q, scale: g.scale, keys: layerKeys[kv], values: layerValues[kv], positions: cachedSinks,
-                        into: &acc, scratch: scratch)
+            attendRangeGroup(q, heads: group, scale: g.scale, keys: layerKeys[kv], values: layerValues[kv],
+                             positions: cachedSinks, into: accs, scratch: scratch)
             let chunkSinks = max(start, 0)..<max(start, sinkEnd)
-            attendRange(q, scale: g.scale, keys: chunkKeys[kv], values: chunkValues[kv], positions: chunkSinks,
-                        into: &acc, scratch: scratch)
+            attendRangeGroup(q, heads: group, scale: g.scale, keys: chunkKeys[kv], values: chunkValues[kv],
+                             positions: chunkSinks, into: accs, scratch: scratch)
             if recentStart <= p {
                 let cached = recentStart..<max(recentStart, min(start, p + 1))
-                attendRange(q, scale: g.scale, keys: layerKeys[kv], values: layerValues[kv], positions: cached,
-                            into: &acc, scratch: scratch)
+                attendRangeGroup(q, heads: group, scale: g.scale, keys: layerKeys[kv], values: layerValues[kv],
+                                 positions: cached, into: accs, scratch: scratch)
                 let fresh = max(recentStart, start)..<(p + 1)
-                attendRange(q, scale: g.scale, keys: chunkKeys[kv], values: chunkValues[kv], positions: fresh,
-                            into: &acc, scratch: scratch)
+                attendRangeGroup(q, heads: group, scale: g.scale, keys: chunkKeys[kv], values: chunkValues[kv],
+                                 positions: fresh, into: accs, scratch: scratch)
             }
         }
         for i in 0..<rows.count {
