@@ -43,7 +43,7 @@ public struct WeightMatrix: @unchecked Sendable {
     /// the row-major kernels.
     public func withDecodeLayouts() -> WeightMatrix {
         var copy = self
-        copy.interleaved = InterleavedWeights(self, layout: type == .q8_0 ? .bytes : .nibbles)
+        copy.interleaved = InterleavedWeights(self)
         return copy
     }
 

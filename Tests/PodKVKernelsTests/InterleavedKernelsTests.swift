@@ -28,13 +28,12 @@ final class InterleavedKernelsTests: XCTestCase {
             let rows = 32, cols = 96
             let bytes = TestData.randomRows(type, rows: rows, cols: cols, rng: &rng)
             let reference = dequantized(type, bytes, count: rows * cols)
-            for layout in [type == .q8_0 ? InterleavedWeights.Layout.bytes : .nibbles] {
-                let copy = try XCTUnwrap(withMatrix(type, rows: rows, cols: cols, bytes) { InterleavedWeights($0, layout: layout) })
-                XCTAssertEqual(copy.byteCount, bytes.count, "\(type) \(layout): the copy is as large as the source")
-                for r in 0..<rows {
-                    for c in 0..<cols {
-                        XCTAssertEqual(copy.value(row: r, column: c), reference[r * cols + c], "\(type) \(layout) (\(r), \(c))")
-                    }
+            let copy = try XCTUnwrap(withMatrix(type, rows: rows, cols: cols, bytes) { InterleavedWeights($0) })
+            XCTAssertEqual(copy.layout, type == .q8_0 ? .bytes : .nibbles)
+            XCTAssertEqual(copy.byteCount, bytes.count, "\(type): the copy is as large as the source")
+            for r in 0..<rows {
+                for c in 0..<cols {
+                    XCTAssertEqual(copy.value(row: r, column: c), reference[r * cols + c], "\(type) (\(r), \(c))")
                 }
             }
         }
@@ -48,7 +47,7 @@ final class InterleavedKernelsTests: XCTestCase {
             let x = rng.floats(cols, in: -3...3)
             let w = dequantized(type, bytes, count: rows * cols)
             let copy = try XCTUnwrap(withMatrix(type, rows: rows, cols: cols, bytes) {
-                InterleavedWeights($0, layout: type == .q8_0 ? .bytes : .nibbles)
+                InterleavedWeights($0)
             })
             for precision in MatMul.ActivationPrecision.allCases {
                 var fast = [Float](repeating: .nan, count: rows), twin = fast
@@ -183,7 +182,7 @@ final class InterleavedKernelsTests: XCTestCase {
         var rng = SeededRandom(seed: 61)
         let odd = TestData.randomRows(.q4_1, rows: 20, cols: 64, rng: &rng)
         withMatrix(.q4_1, rows: 20, cols: 64, odd) { m in
-            XCTAssertNil(InterleavedWeights(m, layout: .nibbles))
+            XCTAssertNil(InterleavedWeights(m))
             XCTAssertNil(m.withDecodeLayouts().interleaved)
         }
         let k = TestData.randomRows(.q6_K, rows: 16, cols: 256, rng: &rng)

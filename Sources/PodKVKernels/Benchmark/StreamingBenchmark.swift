@@ -37,7 +37,7 @@ public enum StreamingBenchmark {
         }
         let plain = (0..<copies).map { WeightMatrix(type: type, rows: rows, cols: cols, data: buffer + $0 * one.count) }
         var variants: [(String, [WeightMatrix], MatMul.ActivationPrecision)] = [("matvec", plain, .int8)]
-        if InterleavedWeights.supports(plain[0], layout: type == .q8_0 ? .bytes : .nibbles) {
+        if plain[0].withDecodeLayouts().interleaved != nil {
             let interleaved = plain.map { $0.withDecodeLayouts() }
             variants.append(("matvec-il", interleaved, .fine))
             variants.append(("matvec-il8", interleaved, .int8))

@@ -12,17 +12,17 @@ import Dispatch
 /// Layout: for each group of 16 rows and each 32-value block, one record of `recordBytes`:
 /// - 16 fp16 block scales `d` (32 bytes), then for formats with a minimum 16 fp16 minimums `m`;
 /// - the codes, as stored by the source format (zero point not removed):
-///   - `.nibbles` (q4_0, q4_1; q5_0, q5_1 add `.highBits`): four 64-byte vectors; byte `4r + k` of vector
-///     `v` holds column `4v + k` of row r in its low nibble and column `4(v + 4) + k` in its high nibble;
-///   - `.highBits` (5-bit formats): after the nibbles, eight 64-bit masks, one per 4-column chunk c; bit
-///     `4r + k` is the fifth bit of column `4c + k` of row r;
+///   - `.nibbles` (q4_0, q4_1, q5_0, q5_1): four 64-byte vectors; byte `4r + k` of vector `v` holds column
+///     `4v + k` of row r in its low nibble and column `4(v + 4) + k` in its high nibble; the 5-bit formats
+///     add, after the nibbles, eight 64-bit masks, one per 4-column chunk c, whose bit `4r + k` is the
+///     fifth bit of column `4c + k` of row r;
 ///   - `.bytes` (q8_0): eight 64-byte vectors, byte `4r + k` of vector c is column `4c + k` of row r as an
 ///     unsigned byte (`q + 128`).
 ///
 /// The record is exactly as large as the 16 source blocks it replaces, so a decode step reads the same
 /// number of bytes as before. Rows must be a multiple of 16 and columns a multiple of 32.
 public final class InterleavedWeights: @unchecked Sendable {
-    /// How the codes of a record are stored (see the type's documentation).
+    /// How the codes of a record are stored (see the type's documentation); follows from the type.
     public enum Layout: Sendable {
         /// 4-bit codes (with an optional fifth bit plane).
         case nibbles
@@ -63,18 +63,20 @@ public final class InterleavedWeights: @unchecked Sendable {
     /// Bytes held by the copy.
     public var byteCount: Int { groups * blocks * recordBytes }
 
-    /// Whether `w` can be regrouped into `layout`.
-    public static func supports(_ w: WeightMatrix, layout: Layout) -> Bool {
-        guard w.rows % groupRows == 0, w.cols % blockValues == 0, w.rows > 0 else { return false }
-        switch layout {
-        case .nibbles: return [.q4_0, .q4_1, .q5_0, .q5_1].contains(w.type)
-        case .bytes: return w.type == .q8_0
+    /// The layout of `type`'s codes, or nil when the type has no interleaved form.
+    public static func layout(of type: TensorType) -> Layout? {
+        switch type {
+        case .q4_0, .q4_1, .q5_0, .q5_1: .nibbles
+        case .q8_0: .bytes
+        default: nil
         }
     }
 
-    /// Regroups `w` (nil when `supports(w, layout:)` is false). Reads every block of `w` once.
-    public init?(_ w: WeightMatrix, layout: Layout) {
-        guard Self.supports(w, layout: layout) else { return nil }
+    /// Regroups `w`; nil when its type has no interleaved form, its rows are not a multiple of 16 or its
+    /// columns not a multiple of 32. Reads every block of `w` once.
+    public init?(_ w: WeightMatrix) {
+        guard let layout = Self.layout(of: w.type), w.rows > 0, w.rows % Self.groupRows == 0,
+              w.cols % Self.blockValues == 0 else { return nil }
         type = w.type
         self.layout = layout
         rows = w.rows
