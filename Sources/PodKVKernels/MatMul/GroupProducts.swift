@@ -37,12 +37,14 @@ extension MatMul {
             acts.deallocate()
             raw.deallocate()
         }
+        // The two-digit form of a single row, for interleaved matrices at `.fine` precision; the 8-bit form
+        // is then quantized only if some matrix (no interleaved copy) reads it.
+        let fineNeeded = n == 1 && precision == .fine && weights.contains { $0.interleaved != nil }
+        let bytesNeeded = !fineNeeded || weights.contains { $0.interleaved == nil }
         for i in 0..<n {
             (acts + i).initialize(to: Q8Activation(scratch: raw + i * stride, count: cols))
-            acts[i].quantize(x + i * cols)
+            if bytesNeeded { acts[i].quantize(x + i * cols) }
         }
-        // The two-digit form of a single row, for interleaved matrices at `.fine` precision.
-        let fineNeeded = n == 1 && precision == .fine && weights.contains { $0.interleaved != nil }
         let fineRaw = fineNeeded ? UnsafeMutableRawPointer.allocate(byteCount: Q8x2Activation.scratchBytes(count: cols), alignment: 64) : nil
         defer { fineRaw?.deallocate() }
         let fine = fineRaw.map { Q8x2Activation(scratch: $0, count: cols) }
