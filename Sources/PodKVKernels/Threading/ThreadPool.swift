@@ -105,11 +105,23 @@ final class PoolShared: @unchecked Sendable {
     static let spinNanoseconds: UInt64 = 200_000
     static let yieldAfterNanoseconds: UInt64 = 500_000
 
-    /// Monotonic nanoseconds (vDSO clock; ~20 ns, read once per 64 turns).
-    @inline(__always) static func now() -> UInt64 {
-        var ts = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &ts)
-        return UInt64(ts.tv_sec) &* 1_000_000_000 &+ UInt64(ts.tv_nsec)
+    /// Counts the turns of a spin loop and tells when it has spun longer than a budget; the clock (vDSO,
+    /// ~20 ns) is read once per 64 turns, the first reading starts the budget.
+    struct SpinTimer {
+        private var turns = 0
+        private var start: UInt64 = 0
+
+        /// Counts one turn; true once more than `limit` nanoseconds have passed since spinning began.
+        @inline(__always) mutating func spun(longerThan limit: UInt64) -> Bool {
+            cpuRelax()
+            turns += 1
+            guard turns & 63 == 0 else { return false }
+            var ts = timespec()
+            clock_gettime(CLOCK_MONOTONIC, &ts)
+            let now = UInt64(ts.tv_sec) &* 1_000_000_000 &+ UInt64(ts.tv_nsec)
+            if start == 0 { start = now }
+            return now &- start > limit
+        }
     }
 
     init() {
@@ -147,15 +159,10 @@ final class PoolShared: @unchecked Sendable {
             pthread_mutex_unlock(mutex)
         }
         work(generation: gen)
-        var spins = 0
-        var since: UInt64 = 0
+        var timer = SpinTimer()
         while pending.load(ordering: .acquiring) > 0 {
-            spins += 1
-            cpuRelax()
-            guard spins & 63 == 0 else { continue }
             // A worker may have been preempted mid-chunk on a busy machine: after a while, yield the core to it.
-            let t = Self.now()
-            if since == 0 { since = t } else if t &- since > Self.yieldAfterNanoseconds { sched_yield() }
+            if timer.spun(longerThan: Self.yieldAfterNanoseconds) { sched_yield() }
         }
         self.body = nil
     }
@@ -197,21 +204,11 @@ final class PoolShared: @unchecked Sendable {
     func workerLoop() {
         var seen = 0
         while true {
-            var spins = 0
-            var idleSince: UInt64 = 0
+            var timer = SpinTimer()
             var gen = generation.load(ordering: .acquiring)
             while gen == seen {
-                spins += 1
-                var keepSpinning = true
-                if spins & 63 == 0 {
-                    let t = Self.now()
-                    if idleSince == 0 { idleSince = t } else if t &- idleSince > Self.spinNanoseconds { keepSpinning = false }
-                }
-                if keepSpinning {
-                    cpuRelax()
-                } else {
-                    spins = 0
-                    idleSince = 0
+                if timer.spun(longerThan: Self.spinNanoseconds) {
+                    timer = SpinTimer()
                     pthread_mutex_lock(mutex)
                     sleepers.add(1, ordering: .sequentiallyConsistent)
                     while generation.load(ordering: .sequentiallyConsistent) == seen {
