@@ -17,6 +17,17 @@ public struct LayerWeights: @unchecked Sendable {
     public var wGate: WeightMatrix        // (ffnDim, modelDim)
     public var wUp: WeightMatrix          // (ffnDim, modelDim)
     public var wDown: WeightMatrix        // (modelDim, ffnDim)
+
+    /// The seven projection matrices.
+    public var matrices: [WeightMatrix] { [wq, wk, wv, wo, wGate, wUp, wDown] }
+
+    /// This layer with `transform` applied to each of its projection matrices.
+    func mapMatrices(_ transform: (WeightMatrix) -> WeightMatrix) -> LayerWeights {
+        var w = self
+        w.wq = transform(wq); w.wk = transform(wk); w.wv = transform(wv); w.wo = transform(wo)
+        w.wGate = transform(wGate); w.wUp = transform(wUp); w.wDown = transform(wDown)
+        return w
+    }
 }
 
 /// All weights of a model, bound to the GGUF file that holds them (the file stays mapped while this lives).
@@ -105,7 +116,7 @@ public final class ModelWeights: @unchecked Sendable {
         output = outputMatrix
         self.layers = layers
         decodeLayoutBytes = layers.reduce(outputMatrix.decodeLayoutBytes) { total, w in
-            total + [w.wq, w.wk, w.wv, w.wo, w.wGate, w.wUp, w.wDown].reduce(0) { $0 + $1.decodeLayoutBytes }
+            total + w.matrices.reduce(0) { $0 + $1.decodeLayoutBytes }
         }
     }
 
@@ -115,15 +126,7 @@ public final class ModelWeights: @unchecked Sendable {
         layers.withUnsafeMutableBufferPointer { buffer in
             nonisolated(unsafe) let base = buffer.baseAddress!
             DispatchQueue.concurrentPerform(iterations: count) { l in
-                var w = base[l]
-                w.wq = w.wq.withDecodeLayouts()
-                w.wk = w.wk.withDecodeLayouts()
-                w.wv = w.wv.withDecodeLayouts()
-                w.wo = w.wo.withDecodeLayouts()
-                w.wGate = w.wGate.withDecodeLayouts()
-                w.wUp = w.wUp.withDecodeLayouts()
-                w.wDown = w.wDown.withDecodeLayouts()
-                base[l] = w
+                base[l] = base[l].mapMatrices { $0.withDecodeLayouts() }
             }
         }
     }

@@ -1,5 +1,4 @@
 import Foundation
-import Synchronization
 import PodKVCache
 import PodKVGGUF
 import PodKVKernels
@@ -22,13 +21,9 @@ public final class LanguageModel: @unchecked Sendable {
     public let pool: ThreadPool
     /// Rows per prefill chunk.
     public let batchSize: Int
-    /// Activation precision of the decode kernels on interleaved weights, for transformers made after it
-    /// is set (see `Transformer.decodePrecision`).
-    public var decodePrecision: MatMul.ActivationPrecision {
-        get { precision.withLock { $0 } }
-        set { precision.withLock { $0 = newValue } }
-    }
-    private let precision = Mutex<MatMul.ActivationPrecision>(.fine)
+    /// Activation precision of the decode kernels on interleaved weights in the transformers this model
+    /// makes (see `Transformer.decodePrecision`).
+    public let decodePrecision: MatMul.ActivationPrecision
 
     /// Loads the GGUF file at `path`.
     /// - Parameters:
@@ -36,11 +31,16 @@ public final class LanguageModel: @unchecked Sendable {
     ///   - batchSize: prompt tokens per prefill chunk (>= 1).
     ///   - decodeLayouts: build the interleaved weight copies of the fast decode kernels (default; costs
     ///     about the quantized weights' size again in memory); false decodes from the mapped file alone.
-    public init(path: String, threads: Int? = nil, batchSize: Int = 64, decodeLayouts: Bool = true) throws {
+    ///   - decodePrecision: activation precision of the decode kernels on those copies.
+    public init(
+        path: String, threads: Int? = nil, batchSize: Int = 64, decodeLayouts: Bool = true,
+        decodePrecision: MatMul.ActivationPrecision = .fine
+    ) throws {
         let threadCount = threads ?? ProcessInfo.processInfo.activeProcessorCount
         guard threadCount >= 1 else { throw EngineError.invalidOption("threads must be at least 1, got \(threadCount)") }
         guard batchSize >= 1 else { throw EngineError.invalidOption("batch size must be at least 1, got \(batchSize)") }
         self.path = path
+        self.decodePrecision = decodePrecision
         file = try GGUFFile(path: path)
         config = try ModelConfig(gguf: file)
         weights = try ModelWeights(gguf: file, config: config, decodeLayouts: decodeLayouts)

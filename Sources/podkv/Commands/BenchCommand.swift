@@ -61,9 +61,10 @@ struct BenchCommand: ParsableCommand {
 
     private func runKernels() throws {
         let threads = modelOptions.threads ?? ProcessInfo.processInfo.activeProcessorCount
-        _ = try KernelBenchmark.standardSuite(threadCounts: Array(Set([1, threads])).sorted()) { r in Terminal.out("\(r)\n") }
+        let threadCounts = Array(Set([1, threads])).sorted()
+        _ = try KernelBenchmark.standardSuite(threadCounts: threadCounts) { r in Terminal.out("\(r)\n") }
         // The same products with weights streamed from memory (what a model's decode step sees).
-        for t in Array(Set([1, threads])).sorted() {
+        for t in threadCounts {
             for (type, rows, cols) in [(TensorType.q4_1, 1536, 576), (.q4_1, 576, 1536), (.q8_0, 49152, 576),
                                        (.q5_0, 4864, 896), (.q5_0, 896, 4864), (.q8_0, 151936, 896)] {
                 for r in try StreamingBenchmark.run(type: type, rows: rows, cols: cols, threads: t) { Terminal.out("\(r)\n") }

@@ -30,9 +30,9 @@ struct ModelOptions: ParsableArguments {
         let store = ModelStore()
         let url = try store.resolve(model) { line in Terminal.status(line) }
         Terminal.clearStatus()
-        let model = try LanguageModel(path: url.path, threads: threads, batchSize: batchSize, decodeLayouts: !noDecodeLayouts)
-        model.decodePrecision = decodePrecision
-        return model
+        return try LanguageModel(
+            path: url.path, threads: threads, batchSize: batchSize, decodeLayouts: !noDecodeLayouts,
+            decodePrecision: decodePrecision)
     }
 }
 
